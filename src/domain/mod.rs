@@ -1,0 +1,12 @@
+//! The rules of the product, free of I/O: slugs, purls, version order per ecosystem,
+//! freshness, project status and staleness. Nothing here knows about HTTP or SQL.
+
+pub mod package;
+pub mod report;
+pub mod slug;
+pub mod status;
+pub mod version;
+
+pub use report::{Advisory, Dependency, Report, ReportError, ReportInput, Scope, Severity};
+pub use slug::{Slug, SlugError};
+pub use status::{Counts, Freshness, ScopeSelection, Status, Summary, is_stale};

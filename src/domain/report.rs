@@ -1,0 +1,243 @@
+//! A project's dependency report: what an analyzer sends (SPEC 2), validated into a [`Report`]
+//! whose every dependency already carries its freshness (SPEC 2.1).
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::package::Package;
+use super::status::Freshness;
+
+/// SPEC 2: more dependencies than this are refused with 422.
+pub const MAX_DEPENDENCIES: usize = 10_000;
+const MAX_PURL_LEN: usize = 2048;
+const MAX_VERSION_LEN: usize = 256;
+const MAX_ADVISORY_ID_LEN: usize = 256;
+const MAX_URL_LEN: usize = 2048;
+/// An `analyzed_at` further ahead than this is a broken clock; accepting it would make every
+/// correct report after it look out of order (409) until the wall clock catches up.
+pub const MAX_CLOCK_SKEW: Duration = Duration::minutes(5);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Runtime,
+    Dev,
+    Build,
+    Optional,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Runtime => "runtime",
+            Self::Dev => "dev",
+            Self::Build => "build",
+            Self::Optional => "optional",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Runtime, Self::Dev, Self::Build, Self::Optional]
+            .into_iter()
+            .find(|scope| scope.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Advisory {
+    pub id: String,
+    pub severity: Severity,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// A dependency as sent by an analyzer, before validation.
+#[derive(Debug, Deserialize)]
+pub struct DependencyInput {
+    pub purl: String,
+    #[serde(default)]
+    pub latest: Option<String>,
+    #[serde(default)]
+    pub scope: Option<Scope>,
+    #[serde(default)]
+    pub advisories: Vec<AdvisoryInput>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AdvisoryInput {
+    pub id: String,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// The body of `PUT /v1/projects/{slug}`, before validation. Unknown fields are ignored so that
+/// analyzers can send more than this version understands.
+#[derive(Debug, Deserialize)]
+pub struct ReportInput {
+    #[serde(default)]
+    pub analyzed_at: Option<DateTime<Utc>>,
+    pub dependencies: Vec<DependencyInput>,
+}
+
+/// A validated dependency with its computed freshness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Dependency {
+    pub purl: String,
+    pub ecosystem: String,
+    pub name: String,
+    pub version: String,
+    pub latest: Option<String>,
+    pub scope: Scope,
+    pub freshness: Freshness,
+    pub advisories: Vec<Advisory>,
+}
+
+/// A validated report, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub analyzed_at: DateTime<Utc>,
+    /// False when the client left `analyzed_at` out and the time of receipt stands in for it.
+    pub analyzed_at_given: bool,
+    pub dependencies: Vec<Dependency>,
+}
+
+/// Why a report was refused: a stable code, a message for humans and the offending field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ReportError {
+    pub code: &'static str,
+    pub message: String,
+    pub field: String,
+}
+
+impl ReportError {
+    fn new(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { code, message: message.into(), field: field.into() }
+    }
+}
+
+impl Report {
+    /// Validates an analyzer's report received at `received_at`.
+    pub fn from_input(input: ReportInput, received_at: DateTime<Utc>) -> Result<Self, ReportError> {
+        if input.dependencies.len() > MAX_DEPENDENCIES {
+            return Err(ReportError::new(
+                "too_many_dependencies",
+                "dependencies",
+                format!("a report may list at most {MAX_DEPENDENCIES} dependencies, this one lists {}", input.dependencies.len()),
+            ));
+        }
+        if let Some(analyzed_at) = input.analyzed_at
+            && analyzed_at > received_at + MAX_CLOCK_SKEW
+        {
+            return Err(ReportError::new(
+                "analyzed_at_in_future",
+                "analyzed_at",
+                format!("{analyzed_at} is in the future (the server's time is {received_at})"),
+            ));
+        }
+        let dependencies = input
+            .dependencies
+            .into_iter()
+            .enumerate()
+            .map(|(i, dependency)| validate_dependency(dependency, &format!("dependencies[{i}]")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
+            analyzed_at: input.analyzed_at.unwrap_or(received_at),
+            analyzed_at_given: input.analyzed_at.is_some(),
+            dependencies,
+        })
+    }
+
+    /// A digest of the dependency list (not of `analyzed_at`): equal digests mean a retried PUT.
+    pub fn content_digest(&self) -> Vec<u8> {
+        let mut hasher = Sha256::new();
+        for dependency in &self.dependencies {
+            // serde_json cannot fail on these plain structs; an empty write would only make
+            // the digest differ, which is the safe direction (the report is stored again).
+            hasher.update(serde_json::to_vec(dependency).unwrap_or_default());
+            hasher.update(b"\n");
+        }
+        hasher.finalize().to_vec()
+    }
+}
+
+fn validate_dependency(input: DependencyInput, field: &str) -> Result<Dependency, ReportError> {
+    let purl = input.purl.trim().to_owned();
+    check_length(&purl, MAX_PURL_LEN, &format!("{field}.purl"))?;
+    let package = Package::from_purl(&purl)
+        .map_err(|e| ReportError::new("invalid_purl", format!("{field}.purl"), e.to_string()))?;
+    check_length(&package.version, MAX_VERSION_LEN, &format!("{field}.purl"))?;
+    let latest = match input.latest {
+        Some(latest) if latest.trim().is_empty() => {
+            return Err(ReportError::new(
+                "invalid_latest",
+                format!("{field}.latest"),
+                "`latest` is empty; leave it out when the newest release is not known",
+            ));
+        }
+        Some(latest) => {
+            check_length(&latest, MAX_VERSION_LEN, &format!("{field}.latest"))?;
+            Some(latest.trim().to_owned())
+        }
+        None => None,
+    };
+    let advisories = input
+        .advisories
+        .into_iter()
+        .enumerate()
+        .map(|(j, advisory)| validate_advisory(advisory, &format!("{field}.advisories[{j}]")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let freshness = Freshness::of(&package.ecosystem, &package.version, latest.as_deref(), !advisories.is_empty());
+    Ok(Dependency {
+        purl,
+        ecosystem: package.ecosystem.as_str().to_owned(),
+        name: package.name,
+        version: package.version,
+        latest,
+        scope: input.scope.unwrap_or(Scope::Runtime),
+        freshness,
+        advisories,
+    })
+}
+
+fn validate_advisory(input: AdvisoryInput, field: &str) -> Result<Advisory, ReportError> {
+    let id = input.id.trim().to_owned();
+    if id.is_empty() {
+        return Err(ReportError::new("invalid_advisory", format!("{field}.id"), "the advisory id is empty"));
+    }
+    check_length(&id, MAX_ADVISORY_ID_LEN, &format!("{field}.id"))?;
+    let url = match input.url {
+        Some(url) => {
+            check_length(&url, MAX_URL_LEN, &format!("{field}.url"))?;
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ReportError::new("invalid_advisory", format!("{field}.url"), "the advisory url must be an http(s) URL"));
+            }
+            Some(url)
+        }
+        None => None,
+    };
+    Ok(Advisory { id, severity: input.severity.unwrap_or(Severity::Unknown), url })
+}
+
+fn check_length(value: &str, max: usize, field: &str) -> Result<(), ReportError> {
+    if value.len() > max {
+        return Err(ReportError::new("too_long", field, format!("longer than {max} bytes")));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

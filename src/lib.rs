@@ -1,0 +1,4 @@
+//! depbadge: dependency-status badges served from a PostgreSQL cache of dependency reports.
+
+/// Domain rules with no I/O: slugs, purls, version order, freshness and status.
+pub mod domain;
