@@ -1,0 +1,93 @@
+//! Where configuration values come from: the environment, `NAME_FILE` files (mounted Secrets)
+//! and command-line flags, merged into one map of variable name to value.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use super::ConfigError;
+
+/// Every variable depbadge reads. Each may also be given as `NAME_FILE`.
+pub const VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "PGHOST",
+    "PGPORT",
+    "PGUSER",
+    "PGDATABASE",
+    "PGPASSWORD",
+    "DEPBADGE_LISTEN_ADDR",
+    "DEPBADGE_METRICS_ADDR",
+    "DEPBADGE_DB_MAX_CONNECTIONS",
+    "DEPBADGE_BADGE_MAX_AGE",
+    "DEPBADGE_CACHE_MAX_BYTES",
+    "DEPBADGE_CACHE_TTL",
+    "DEPBADGE_SHUTDOWN_DELAY",
+    "DEPBADGE_MAX_REPORT_BYTES",
+    "DEPBADGE_API_TOKENS",
+    "DEPBADGE_MIGRATE",
+    "DEPBADGE_STALE_AFTER",
+    "DEPBADGE_LOG_FORMAT",
+    "RUST_LOG",
+];
+
+/// Configuration values by variable name, remembering where each came from for error messages.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    values: BTreeMap<String, String>,
+    origins: BTreeMap<String, String>,
+}
+
+impl Sources {
+    /// Reads the variables in [`VARIABLES`] from `env`, replacing each `NAME_FILE` by the file's
+    /// content with its trailing newline trimmed.
+    pub fn from_env<I, K, V>(env: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let env: BTreeMap<String, String> = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let mut sources = Self::default();
+        for &name in VARIABLES {
+            let file_variable = format!("{name}_FILE");
+            match (env.get(name), env.get(&file_variable)) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::new(name, format!("set either {name} or {file_variable}, not both")));
+                }
+                (Some(value), None) => {
+                    sources.values.insert(name.to_owned(), value.clone());
+                }
+                (None, Some(path)) => {
+                    let content = read_value_file(Path::new(path)).map_err(|message| ConfigError::new(&file_variable, message))?;
+                    sources.values.insert(name.to_owned(), content);
+                    sources.origins.insert(name.to_owned(), format!("{name} (from {file_variable})"));
+                }
+                (None, None) => {}
+            }
+        }
+        Ok(sources)
+    }
+
+    /// A command-line flag overrides the environment.
+    pub fn set_from_flag(&mut self, name: &str, flag: &str, value: impl Into<String>) {
+        self.values.insert(name.to_owned(), value.into());
+        self.origins.insert(name.to_owned(), format!("{name} (from {flag})"));
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// How to name `name` in an error: the variable, and the file or flag it came from.
+    pub fn origin(&self, name: &str) -> String {
+        self.origins.get(name).cloned().unwrap_or_else(|| name.to_owned())
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.values.iter()
+    }
+}
+
+fn read_value_file(path: &Path) -> Result<String, String> {
+    let content = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(content.trim_end_matches(['\n', '\r']).to_owned())
+}
