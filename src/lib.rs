@@ -1,6 +1,16 @@
 //! depbadge: dependency-status badges served from a PostgreSQL cache of dependency reports.
 
-/// Domain rules with no I/O: slugs, purls, version order, freshness and status.
-pub mod domain;
+/// The command line: subcommands and their flags.
+pub mod cli;
 /// Configuration from the environment, `NAME_FILE` files and flags.
 pub mod config;
+/// PostgreSQL: migrations and queries, one module per aggregate.
+pub mod db;
+/// Domain rules with no I/O: slugs, purls, version order, freshness and status.
+pub mod domain;
+/// HTTP: the router, one module per resource, and the error type.
+pub mod http;
+/// Operations: logs, readiness, the database watcher, shutdown.
+pub mod ops;
+/// Assembly: pool, listener, state and server.
+pub mod startup;

@@ -17,22 +17,34 @@ impl DatabaseSettings {
     pub fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
         if let Some(url) = sources.get("DATABASE_URL") {
             // The URL may hold a password: the error never repeats it.
-            let scheme_ok = ["postgres://", "postgresql://"].iter().any(|scheme| url.trim().starts_with(scheme));
-            let options = PgConnectOptions::from_str(url.trim()).ok().filter(|_| scheme_ok);
+            let scheme_ok = ["postgres://", "postgresql://"]
+                .iter()
+                .any(|scheme| url.trim().starts_with(scheme));
+            let options = PgConnectOptions::from_str(url.trim())
+                .ok()
+                .filter(|_| scheme_ok);
             let options = options.ok_or_else(|| {
-                ConfigError::new(&sources.origin("DATABASE_URL"), "not a PostgreSQL URL like postgres://user:password@host:5432/database")
+                ConfigError::new(
+                    &sources.origin("DATABASE_URL"),
+                    "not a PostgreSQL URL like postgres://user:password@host:5432/database",
+                )
             })?;
-            return Ok(Self { options, password_set: url_has_password(url) });
+            return Ok(Self {
+                options,
+                password_set: url_has_password(url),
+            });
         }
         let mut options = PgConnectOptions::new_without_pgpass();
         if let Some(host) = sources.get("PGHOST") {
             options = options.host(host);
         }
         if let Some(port) = sources.get("PGPORT") {
-            let port = port
-                .trim()
-                .parse::<u16>()
-                .map_err(|_| ConfigError::new(&sources.origin("PGPORT"), format!("`{port}` is not a port number")))?;
+            let port = port.trim().parse::<u16>().map_err(|_| {
+                ConfigError::new(
+                    &sources.origin("PGPORT"),
+                    format!("`{port}` is not a port number"),
+                )
+            })?;
             options = options.port(port);
         }
         if let Some(user) = sources.get("PGUSER") {
@@ -45,7 +57,10 @@ impl DatabaseSettings {
         if let Some(password) = password {
             options = options.password(password);
         }
-        Ok(Self { options, password_set: password.is_some() })
+        Ok(Self {
+            options,
+            password_set: password.is_some(),
+        })
     }
 
     pub fn connect_options(&self) -> PgConnectOptions {
@@ -68,12 +83,16 @@ impl DatabaseSettings {
 
 impl std::fmt::Debug for DatabaseSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("DatabaseSettings").field(&self.redacted_url()).finish()
+        f.debug_tuple("DatabaseSettings")
+            .field(&self.redacted_url())
+            .finish()
     }
 }
 
 fn url_has_password(url: &str) -> bool {
     let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = after_scheme.split(['/', '?']).next().unwrap_or("");
-    authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    authority
+        .rsplit_once('@')
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }

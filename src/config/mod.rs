@@ -51,7 +51,10 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub fn new(variable: &str, message: impl Into<String>) -> Self {
-        Self { variable: variable.to_owned(), message: message.into() }
+        Self {
+            variable: variable.to_owned(),
+            message: message.into(),
+        }
     }
 }
 
@@ -75,15 +78,26 @@ struct ServiceVariables {
 impl Config {
     /// Reads the process environment; flags are applied by the caller through [`Sources`].
     pub fn sources_from_process_env() -> Result<Sources, ConfigError> {
-        Sources::from_env(std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))))
+        Sources::from_env(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
     }
 
     pub fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
         let vars: ServiceVariables = envy::prefixed("DEPBADGE_")
             .from_iter(sources.iter().map(|(k, v)| (k.clone(), v.clone())))
             .map_err(|e| ConfigError::new("DEPBADGE_*", e.to_string()))?;
-        let read = |name: &str, value: &Option<String>| Variable { sources, name: format!("DEPBADGE_{name}"), value: value.clone() };
-        let address = |v: &str| v.trim().parse::<SocketAddr>().map_err(|_| format!("`{v}` is not an address like 0.0.0.0:8080"));
+        let read = |name: &str, value: &Option<String>| Variable {
+            sources,
+            name: format!("DEPBADGE_{name}"),
+            value: value.clone(),
+        };
+        let address = |v: &str| {
+            v.trim()
+                .parse::<SocketAddr>()
+                .map_err(|_| format!("`{v}` is not an address like 0.0.0.0:8080"))
+        };
         let log_format = |v: &str| match v.trim() {
             "json" => Ok(LogFormat::Json),
             "text" => Ok(LogFormat::Text),
@@ -97,25 +111,50 @@ impl Config {
                 .ok_or_else(|| format!("`{v}` is not a number from 1 to 1000"))
         };
         let report_bytes = |v: &str| {
-            values::byte_size(v).and_then(|n| usize::try_from(n).map_err(|_| format!("`{v}` is too large")))
+            values::byte_size(v)
+                .and_then(|n| usize::try_from(n).map_err(|_| format!("`{v}` is too large")))
         };
-        let stale_after = read("STALE_AFTER", &vars.stale_after).parse(values::duration)?.unwrap_or(Duration::from_secs(30 * 86_400));
+        let stale_after = read("STALE_AFTER", &vars.stale_after)
+            .parse(values::duration)?
+            .unwrap_or(Duration::from_secs(30 * 86_400));
         let any_ip = |port: u16| SocketAddr::from(([0, 0, 0, 0], port));
 
         Ok(Self {
-            listen_addr: read("LISTEN_ADDR", &vars.listen_addr).parse(address)?.unwrap_or(any_ip(8080)),
-            metrics_addr: read("METRICS_ADDR", &vars.metrics_addr).parse(address)?.unwrap_or(any_ip(9090)),
+            listen_addr: read("LISTEN_ADDR", &vars.listen_addr)
+                .parse(address)?
+                .unwrap_or(any_ip(8080)),
+            metrics_addr: read("METRICS_ADDR", &vars.metrics_addr)
+                .parse(address)?
+                .unwrap_or(any_ip(9090)),
             database: DatabaseSettings::from_sources(sources)?,
-            db_max_connections: read("DB_MAX_CONNECTIONS", &vars.db_max_connections).parse(connections)?.unwrap_or(10),
-            badge_max_age: read("BADGE_MAX_AGE", &vars.badge_max_age).parse(values::duration)?.unwrap_or(Duration::from_secs(300)),
-            cache_max_bytes: read("CACHE_MAX_BYTES", &vars.cache_max_bytes).parse(values::byte_size)?.unwrap_or(64 << 20),
-            cache_ttl: read("CACHE_TTL", &vars.cache_ttl).parse(values::duration)?.unwrap_or(Duration::from_secs(600)),
-            shutdown_delay: read("SHUTDOWN_DELAY", &vars.shutdown_delay).parse(values::duration)?.unwrap_or(Duration::from_secs(5)),
-            max_report_bytes: read("MAX_REPORT_BYTES", &vars.max_report_bytes).parse(report_bytes)?.unwrap_or(1 << 20),
-            api_tokens: read("API_TOKENS", &vars.api_tokens).parse(ApiTokens::parse)?.unwrap_or_default(),
-            migrate: read("MIGRATE", &vars.migrate).parse(values::boolean)?.unwrap_or(false),
+            db_max_connections: read("DB_MAX_CONNECTIONS", &vars.db_max_connections)
+                .parse(connections)?
+                .unwrap_or(10),
+            badge_max_age: read("BADGE_MAX_AGE", &vars.badge_max_age)
+                .parse(values::duration)?
+                .unwrap_or(Duration::from_secs(300)),
+            cache_max_bytes: read("CACHE_MAX_BYTES", &vars.cache_max_bytes)
+                .parse(values::byte_size)?
+                .unwrap_or(64 << 20),
+            cache_ttl: read("CACHE_TTL", &vars.cache_ttl)
+                .parse(values::duration)?
+                .unwrap_or(Duration::from_secs(600)),
+            shutdown_delay: read("SHUTDOWN_DELAY", &vars.shutdown_delay)
+                .parse(values::duration)?
+                .unwrap_or(Duration::from_secs(5)),
+            max_report_bytes: read("MAX_REPORT_BYTES", &vars.max_report_bytes)
+                .parse(report_bytes)?
+                .unwrap_or(1 << 20),
+            api_tokens: read("API_TOKENS", &vars.api_tokens)
+                .parse(ApiTokens::parse)?
+                .unwrap_or_default(),
+            migrate: read("MIGRATE", &vars.migrate)
+                .parse(values::boolean)?
+                .unwrap_or(false),
             stale_after: (!stale_after.is_zero()).then_some(stale_after),
-            log_format: read("LOG_FORMAT", &vars.log_format).parse(log_format)?.unwrap_or(LogFormat::Json),
+            log_format: read("LOG_FORMAT", &vars.log_format)
+                .parse(log_format)?
+                .unwrap_or(LogFormat::Json),
             rust_log: sources.get("RUST_LOG").map(str::to_owned),
         })
     }
@@ -126,7 +165,10 @@ impl Config {
         let tokens = if self.api_tokens.is_empty() {
             "(none: writes are refused)".to_owned()
         } else {
-            format!("(redacted: {})", self.api_tokens.names().collect::<Vec<_>>().join(", "))
+            format!(
+                "(redacted: {})",
+                self.api_tokens.names().collect::<Vec<_>>().join(", ")
+            )
         };
         vec![
             format!("DATABASE_URL={}", self.database.redacted_url()),
@@ -140,8 +182,18 @@ impl Config {
             format!("DEPBADGE_MAX_REPORT_BYTES={}", self.max_report_bytes),
             format!("DEPBADGE_API_TOKENS={tokens}"),
             format!("DEPBADGE_MIGRATE={}", self.migrate),
-            format!("DEPBADGE_STALE_AFTER={}", self.stale_after.map_or_else(|| "0 (disabled)".to_owned(), seconds)),
-            format!("DEPBADGE_LOG_FORMAT={}", match self.log_format { LogFormat::Json => "json", LogFormat::Text => "text" }),
+            format!(
+                "DEPBADGE_STALE_AFTER={}",
+                self.stale_after
+                    .map_or_else(|| "0 (disabled)".to_owned(), seconds)
+            ),
+            format!(
+                "DEPBADGE_LOG_FORMAT={}",
+                match self.log_format {
+                    LogFormat::Json => "json",
+                    LogFormat::Text => "text",
+                }
+            ),
             format!("RUST_LOG={}", self.rust_log.as_deref().unwrap_or("")),
         ]
     }
@@ -155,10 +207,16 @@ struct Variable<'a> {
 }
 
 impl Variable<'_> {
-    fn parse<T>(self, parser: impl FnOnce(&str) -> Result<T, String>) -> Result<Option<T>, ConfigError> {
+    fn parse<T>(
+        self,
+        parser: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
         self.value
             .as_deref()
-            .map(|v| parser(v).map_err(|message| ConfigError::new(&self.sources.origin(&self.name), message)))
+            .map(|v| {
+                parser(v)
+                    .map_err(|message| ConfigError::new(&self.sources.origin(&self.name), message))
+            })
             .transpose()
     }
 }

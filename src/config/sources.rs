@@ -45,21 +45,28 @@ impl Sources {
         K: Into<String>,
         V: Into<String>,
     {
-        let env: BTreeMap<String, String> = env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let env: BTreeMap<String, String> =
+            env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         let mut sources = Self::default();
         for &name in VARIABLES {
             let file_variable = format!("{name}_FILE");
             match (env.get(name), env.get(&file_variable)) {
                 (Some(_), Some(_)) => {
-                    return Err(ConfigError::new(name, format!("set either {name} or {file_variable}, not both")));
+                    return Err(ConfigError::new(
+                        name,
+                        format!("set either {name} or {file_variable}, not both"),
+                    ));
                 }
                 (Some(value), None) => {
                     sources.values.insert(name.to_owned(), value.clone());
                 }
                 (None, Some(path)) => {
-                    let content = read_value_file(Path::new(path)).map_err(|message| ConfigError::new(&file_variable, message))?;
+                    let content = read_value_file(Path::new(path))
+                        .map_err(|message| ConfigError::new(&file_variable, message))?;
                     sources.values.insert(name.to_owned(), content);
-                    sources.origins.insert(name.to_owned(), format!("{name} (from {file_variable})"));
+                    sources
+                        .origins
+                        .insert(name.to_owned(), format!("{name} (from {file_variable})"));
                 }
                 (None, None) => {}
             }
@@ -70,7 +77,8 @@ impl Sources {
     /// A command-line flag overrides the environment.
     pub fn set_from_flag(&mut self, name: &str, flag: &str, value: impl Into<String>) {
         self.values.insert(name.to_owned(), value.into());
-        self.origins.insert(name.to_owned(), format!("{name} (from {flag})"));
+        self.origins
+            .insert(name.to_owned(), format!("{name} (from {flag})"));
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -79,7 +87,10 @@ impl Sources {
 
     /// How to name `name` in an error: the variable, and the file or flag it came from.
     pub fn origin(&self, name: &str) -> String {
-        self.origins.get(name).cloned().unwrap_or_else(|| name.to_owned())
+        self.origins
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| name.to_owned())
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
@@ -88,6 +99,7 @@ impl Sources {
 }
 
 fn read_value_file(path: &Path) -> Result<String, String> {
-    let content = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let content = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     Ok(content.trim_end_matches(['\n', '\r']).to_owned())
 }

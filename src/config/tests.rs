@@ -27,7 +27,10 @@ fn defaults_follow_the_spec() {
 #[test]
 fn every_variable_is_read_and_typed() {
     let config = load(&[
-        ("DATABASE_URL", "postgres://app:s3cret@db.internal:6543/badges"),
+        (
+            "DATABASE_URL",
+            "postgres://app:s3cret@db.internal:6543/badges",
+        ),
         ("DEPBADGE_LISTEN_ADDR", "127.0.0.1:18080"),
         ("DEPBADGE_METRICS_ADDR", "127.0.0.1:19090"),
         ("DEPBADGE_DB_MAX_CONNECTIONS", "25"),
@@ -36,7 +39,10 @@ fn every_variable_is_read_and_typed() {
         ("DEPBADGE_CACHE_TTL", "90"),
         ("DEPBADGE_SHUTDOWN_DELAY", "10s"),
         ("DEPBADGE_MAX_REPORT_BYTES", "2MiB"),
-        ("DEPBADGE_API_TOKENS", "analyzer:0123456789abcdef0123\nci:fedcba9876543210fedc"),
+        (
+            "DEPBADGE_API_TOKENS",
+            "analyzer:0123456789abcdef0123\nci:fedcba9876543210fedc",
+        ),
         ("DEPBADGE_MIGRATE", "true"),
         ("DEPBADGE_STALE_AFTER", "0"),
         ("DEPBADGE_LOG_FORMAT", "text"),
@@ -56,13 +62,26 @@ fn every_variable_is_read_and_typed() {
     assert_eq!(config.stale_after, None);
     assert_eq!(config.log_format, LogFormat::Text);
     assert_eq!(config.rust_log.as_deref(), Some("depbadge=debug"));
-    assert_eq!(config.database.redacted_url(), "postgres://app:***@db.internal:6543/badges");
+    assert_eq!(
+        config.database.redacted_url(),
+        "postgres://app:***@db.internal:6543/badges"
+    );
 }
 
 #[test]
 fn pg_variables_build_the_connection_when_there_is_no_url() {
-    let config = load(&[("PGHOST", "pg.example"), ("PGPORT", "5433"), ("PGUSER", "badger"), ("PGDATABASE", "deps"), ("PGPASSWORD", "pw")]).unwrap();
-    assert_eq!(config.database.redacted_url(), "postgres://badger:***@pg.example:5433/deps");
+    let config = load(&[
+        ("PGHOST", "pg.example"),
+        ("PGPORT", "5433"),
+        ("PGUSER", "badger"),
+        ("PGDATABASE", "deps"),
+        ("PGPASSWORD", "pw"),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.database.redacted_url(),
+        "postgres://badger:***@pg.example:5433/deps"
+    );
 }
 
 #[test]
@@ -71,10 +90,13 @@ fn a_file_variable_supplies_the_value_with_its_trailing_newline_trimmed() {
     writeln!(file, "analyzer:0123456789abcdef0123").unwrap();
     let path = file.path().to_str().unwrap();
     let config = load(&[("DEPBADGE_API_TOKENS_FILE", path)]).unwrap();
-    assert_eq!(config.api_tokens.verify("0123456789abcdef0123"), Some("analyzer"));
+    assert_eq!(
+        config.api_tokens.verify("0123456789abcdef0123"),
+        Some("analyzer")
+    );
 
     let mut url = tempfile::NamedTempFile::new().unwrap();
-    write!(url, "postgres://u:p@h:1/d\n").unwrap();
+    writeln!(url, "postgres://u:p@h:1/d").unwrap();
     let config = load(&[("DATABASE_URL_FILE", url.path().to_str().unwrap())]).unwrap();
     assert_eq!(config.database.redacted_url(), "postgres://u:***@h:1/d");
 }
@@ -83,21 +105,57 @@ fn a_file_variable_supplies_the_value_with_its_trailing_newline_trimmed() {
 fn invalid_values_name_the_variable() {
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("DEPBADGE_LISTEN_ADDR", "8080")], "DEPBADGE_LISTEN_ADDR"),
-        (&[("DEPBADGE_METRICS_ADDR", "localhost:9090")], "DEPBADGE_METRICS_ADDR"),
-        (&[("DEPBADGE_DB_MAX_CONNECTIONS", "0")], "DEPBADGE_DB_MAX_CONNECTIONS"),
-        (&[("DEPBADGE_BADGE_MAX_AGE", "soon")], "DEPBADGE_BADGE_MAX_AGE"),
-        (&[("DEPBADGE_CACHE_MAX_BYTES", "lots")], "DEPBADGE_CACHE_MAX_BYTES"),
+        (
+            &[("DEPBADGE_METRICS_ADDR", "localhost:9090")],
+            "DEPBADGE_METRICS_ADDR",
+        ),
+        (
+            &[("DEPBADGE_DB_MAX_CONNECTIONS", "0")],
+            "DEPBADGE_DB_MAX_CONNECTIONS",
+        ),
+        (
+            &[("DEPBADGE_BADGE_MAX_AGE", "soon")],
+            "DEPBADGE_BADGE_MAX_AGE",
+        ),
+        (
+            &[("DEPBADGE_CACHE_MAX_BYTES", "lots")],
+            "DEPBADGE_CACHE_MAX_BYTES",
+        ),
         (&[("DEPBADGE_CACHE_TTL", "-5")], "DEPBADGE_CACHE_TTL"),
-        (&[("DEPBADGE_SHUTDOWN_DELAY", "5 fortnights")], "DEPBADGE_SHUTDOWN_DELAY"),
-        (&[("DEPBADGE_MAX_REPORT_BYTES", "0")], "DEPBADGE_MAX_REPORT_BYTES"),
-        (&[("DEPBADGE_API_TOKENS", "analyzer")], "DEPBADGE_API_TOKENS"),
+        (
+            &[("DEPBADGE_SHUTDOWN_DELAY", "5 fortnights")],
+            "DEPBADGE_SHUTDOWN_DELAY",
+        ),
+        (
+            &[("DEPBADGE_MAX_REPORT_BYTES", "0")],
+            "DEPBADGE_MAX_REPORT_BYTES",
+        ),
+        (
+            &[("DEPBADGE_API_TOKENS", "analyzer")],
+            "DEPBADGE_API_TOKENS",
+        ),
         (&[("DEPBADGE_MIGRATE", "maybe")], "DEPBADGE_MIGRATE"),
-        (&[("DEPBADGE_STALE_AFTER", "a month")], "DEPBADGE_STALE_AFTER"),
+        (
+            &[("DEPBADGE_STALE_AFTER", "a month")],
+            "DEPBADGE_STALE_AFTER",
+        ),
         (&[("DEPBADGE_LOG_FORMAT", "xml")], "DEPBADGE_LOG_FORMAT"),
-        (&[("DATABASE_URL", "mysql://root:hunter2@x/y")], "DATABASE_URL"),
+        (
+            &[("DATABASE_URL", "mysql://root:hunter2@x/y")],
+            "DATABASE_URL",
+        ),
         (&[("PGPORT", "five")], "PGPORT"),
-        (&[("DEPBADGE_MIGRATE", "true"), ("DEPBADGE_MIGRATE_FILE", "/x")], "DEPBADGE_MIGRATE"),
-        (&[("DEPBADGE_API_TOKENS_FILE", "/nonexistent/tokens")], "DEPBADGE_API_TOKENS_FILE"),
+        (
+            &[
+                ("DEPBADGE_MIGRATE", "true"),
+                ("DEPBADGE_MIGRATE_FILE", "/x"),
+            ],
+            "DEPBADGE_MIGRATE",
+        ),
+        (
+            &[("DEPBADGE_API_TOKENS_FILE", "/nonexistent/tokens")],
+            "DEPBADGE_API_TOKENS_FILE",
+        ),
     ];
     for (env, variable) in cases {
         let error = load(env).unwrap_err();
@@ -110,16 +168,29 @@ fn invalid_values_name_the_variable() {
 
 #[test]
 fn debug_output_of_the_configuration_holds_no_secret() {
-    let config = load(&[("DATABASE_URL", "postgres://app:hunter2@db:5432/badges"), ("DEPBADGE_API_TOKENS", "analyzer:0123456789abcdef0123")]).unwrap();
+    let config = load(&[
+        ("DATABASE_URL", "postgres://app:hunter2@db:5432/badges"),
+        ("DEPBADGE_API_TOKENS", "analyzer:0123456789abcdef0123"),
+    ])
+    .unwrap();
     let debug = format!("{config:?}");
-    assert!(!debug.contains("hunter2") && !debug.contains("0123456789abcdef0123"), "{debug}");
+    assert!(
+        !debug.contains("hunter2") && !debug.contains("0123456789abcdef0123"),
+        "{debug}"
+    );
 }
 
 #[test]
 fn flags_override_the_environment_and_are_named_in_errors() {
     let mut sources = Sources::from_env([("DEPBADGE_LISTEN_ADDR", "0.0.0.0:1")]).unwrap();
     sources.set_from_flag("DEPBADGE_LISTEN_ADDR", "--listen-addr", "127.0.0.1:2");
-    assert_eq!(Config::from_sources(&sources).unwrap().listen_addr.to_string(), "127.0.0.1:2");
+    assert_eq!(
+        Config::from_sources(&sources)
+            .unwrap()
+            .listen_addr
+            .to_string(),
+        "127.0.0.1:2"
+    );
     sources.set_from_flag("DEPBADGE_LISTEN_ADDR", "--listen-addr", "nope");
     let error = Config::from_sources(&sources).unwrap_err();
     assert_eq!(error.variable, "DEPBADGE_LISTEN_ADDR (from --listen-addr)");
@@ -127,7 +198,11 @@ fn flags_override_the_environment_and_are_named_in_errors() {
 
 #[test]
 fn unknown_depbadge_variables_are_ignored_because_kubernetes_injects_service_variables() {
-    let config = load(&[("DEPBADGE_PORT", "tcp://10.0.0.1:8080"), ("DEPBADGE_SERVICE_HOST", "10.0.0.1")]).unwrap();
+    let config = load(&[
+        ("DEPBADGE_PORT", "tcp://10.0.0.1:8080"),
+        ("DEPBADGE_SERVICE_HOST", "10.0.0.1"),
+    ])
+    .unwrap();
     assert_eq!(config.listen_addr.to_string(), "0.0.0.0:8080");
 }
 
@@ -139,7 +214,16 @@ fn the_printed_configuration_redacts_secrets() {
     ])
     .unwrap();
     let printed = config.redacted_lines().join("\n");
-    assert!(printed.contains("DATABASE_URL=postgres://app:***@db:5432/badges"), "{printed}");
-    assert!(printed.contains("DEPBADGE_API_TOKENS=(redacted: analyzer)"), "{printed}");
-    assert!(!printed.contains("hunter2") && !printed.contains("0123456789abcdef0123"), "{printed}");
+    assert!(
+        printed.contains("DATABASE_URL=postgres://app:***@db:5432/badges"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("DEPBADGE_API_TOKENS=(redacted: analyzer)"),
+        "{printed}"
+    );
+    assert!(
+        !printed.contains("hunter2") && !printed.contains("0123456789abcdef0123"),
+        "{printed}"
+    );
 }

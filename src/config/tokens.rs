@@ -27,14 +27,24 @@ impl ApiTokens {
                 return Err(format!("line {number} is not NAME:TOKEN"));
             };
             let (name, token) = (name.trim(), token.trim());
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
-                return Err(format!("line {number}: the token name must be letters, digits, `-`, `_` or `.`"));
+            if name.is_empty()
+                || !name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+            {
+                return Err(format!(
+                    "line {number}: the token name must be letters, digits, `-`, `_` or `.`"
+                ));
             }
             if token.len() < MIN_TOKEN_LEN || token.chars().any(char::is_whitespace) {
-                return Err(format!("line {number}: the token for `{name}` must be at least {MIN_TOKEN_LEN} characters without spaces"));
+                return Err(format!(
+                    "line {number}: the token for `{name}` must be at least {MIN_TOKEN_LEN} characters without spaces"
+                ));
             }
             if tokens.iter().any(|(existing, _)| existing == name) {
-                return Err(format!("line {number}: the token name `{name}` appears twice"));
+                return Err(format!(
+                    "line {number}: the token name `{name}` appears twice"
+                ));
             }
             tokens.push((name.to_owned(), digest(token)));
         }
@@ -79,7 +89,10 @@ mod tests {
 
     #[test]
     fn tokens_are_verified_by_name() {
-        let tokens = ApiTokens::parse("# analyzers\nanalyzer:0123456789abcdef0123\n\nci: fedcba9876543210fedc \n").unwrap();
+        let tokens = ApiTokens::parse(
+            "# analyzers\nanalyzer:0123456789abcdef0123\n\nci: fedcba9876543210fedc \n",
+        )
+        .unwrap();
         assert_eq!(tokens.verify("0123456789abcdef0123"), Some("analyzer"));
         assert_eq!(tokens.verify("fedcba9876543210fedc"), Some("ci"));
         assert_eq!(tokens.verify("0123456789abcdef012"), None);
@@ -89,9 +102,18 @@ mod tests {
 
     #[test]
     fn bad_token_lines_are_refused_without_quoting_the_token() {
-        for text in ["no-colon-here-0123456789", "a:short", ":0123456789abcdef", "a b:0123456789abcdef", "a:0123456789abcdef\na:fedcba9876543210"] {
+        for text in [
+            "no-colon-here-0123456789",
+            "a:short",
+            ":0123456789abcdef",
+            "a b:0123456789abcdef",
+            "a:0123456789abcdef\na:fedcba9876543210",
+        ] {
             let error = ApiTokens::parse(text).unwrap_err();
-            assert!(!error.contains("0123456789abcdef") && !error.contains("short"), "{error}");
+            assert!(
+                !error.contains("0123456789abcdef") && !error.contains("short"),
+                "{error}"
+            );
         }
     }
 

@@ -8,14 +8,17 @@ pub fn duration(value: &str) -> Result<Duration, String> {
     if let Ok(seconds) = value.parse::<u64>() {
         return Ok(Duration::from_secs(seconds));
     }
-    humantime::parse_duration(value)
-        .map_err(|e| format!("`{value}` is not a duration ({e}); use seconds or a form like 300s, 5m, 30d"))
+    humantime::parse_duration(value).map_err(|e| {
+        format!("`{value}` is not a duration ({e}); use seconds or a form like 300s, 5m, 30d")
+    })
 }
 
 /// `1048576`, `512KiB`, `64MiB`, `1GiB`, `10MB`: a bare number is bytes.
 pub fn byte_size(value: &str) -> Result<u64, String> {
     let value = value.trim();
-    let split = value.find(|c: char| !c.is_ascii_digit()).unwrap_or(value.len());
+    let split = value
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(value.len());
     let (number, unit) = value.split_at(split);
     let multiplier: u64 = match unit.trim() {
         "" | "B" => 1,
@@ -25,14 +28,20 @@ pub fn byte_size(value: &str) -> Result<u64, String> {
         "kB" | "KB" => 1_000,
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
-        _ => return Err(format!("`{value}` is not a size; use bytes or a form like 512KiB, 64MiB")),
+        _ => {
+            return Err(format!(
+                "`{value}` is not a size; use bytes or a form like 512KiB, 64MiB"
+            ));
+        }
     };
     number
         .parse::<u64>()
         .ok()
         .and_then(|n| n.checked_mul(multiplier))
         .filter(|&n| n > 0)
-        .ok_or_else(|| format!("`{value}` is not a positive size; use bytes or a form like 512KiB, 64MiB"))
+        .ok_or_else(|| {
+            format!("`{value}` is not a positive size; use bytes or a form like 512KiB, 64MiB")
+        })
 }
 
 pub fn boolean(value: &str) -> Result<bool, String> {
@@ -49,7 +58,14 @@ mod tests {
 
     #[test]
     fn durations_take_seconds_or_humantime_forms() {
-        for (input, seconds) in [("300", 300), ("300s", 300), ("5m", 300), ("30d", 2_592_000), ("1h 30m", 5_400), ("0", 0)] {
+        for (input, seconds) in [
+            ("300", 300),
+            ("300s", 300),
+            ("5m", 300),
+            ("30d", 2_592_000),
+            ("1h 30m", 5_400),
+            ("0", 0),
+        ] {
             assert_eq!(duration(input), Ok(Duration::from_secs(seconds)), "{input}");
         }
         for bad in ["", "five minutes", "-1", "5 parsecs"] {
@@ -59,10 +75,24 @@ mod tests {
 
     #[test]
     fn sizes_take_bytes_or_binary_and_decimal_units() {
-        for (input, bytes) in [("1048576", 1_048_576), ("512KiB", 524_288), ("64MiB", 67_108_864), ("1GiB", 1 << 30), ("10MB", 10_000_000)] {
+        for (input, bytes) in [
+            ("1048576", 1_048_576),
+            ("512KiB", 524_288),
+            ("64MiB", 67_108_864),
+            ("1GiB", 1 << 30),
+            ("10MB", 10_000_000),
+        ] {
             assert_eq!(byte_size(input), Ok(bytes), "{input}");
         }
-        for bad in ["", "0", "MiB", "1.5MiB", "-1", "64mb", "99999999999999999999"] {
+        for bad in [
+            "",
+            "0",
+            "MiB",
+            "1.5MiB",
+            "-1",
+            "64mb",
+            "99999999999999999999",
+        ] {
             assert!(byte_size(bad).is_err(), "{bad:?}");
         }
     }

@@ -33,12 +33,22 @@ impl Package {
         let ecosystem = Ecosystem::from_purl_type(parsed.ty());
         // Maven coordinates are conventionally written group:artifact; every other ecosystem
         // writes its namespace as a path prefix.
-        let separator = if ecosystem == Ecosystem::Maven { ":" } else { "/" };
+        let separator = if ecosystem == Ecosystem::Maven {
+            ":"
+        } else {
+            "/"
+        };
         let name = match parsed.namespace() {
-            Some(namespace) if !namespace.is_empty() => format!("{namespace}{separator}{}", parsed.name()),
+            Some(namespace) if !namespace.is_empty() => {
+                format!("{namespace}{separator}{}", parsed.name())
+            }
             _ => parsed.name().to_owned(),
         };
-        Ok(Self { ecosystem, name, version })
+        Ok(Self {
+            ecosystem,
+            name,
+            version,
+        })
     }
 }
 
@@ -52,14 +62,44 @@ mod tests {
         let cases = [
             ("pkg:cargo/serde@1.0.100", "cargo", "serde", "1.0.100"),
             ("pkg:npm/lodash@4.17.20", "npm", "lodash", "4.17.20"),
-            ("pkg:npm/%40types/node@20.1.0", "npm", "@types/node", "20.1.0"),
-            ("pkg:golang/golang.org/x/net@v0.17.0", "golang", "golang.org/x/net", "v0.17.0"),
+            (
+                "pkg:npm/%40types/node@20.1.0",
+                "npm",
+                "@types/node",
+                "20.1.0",
+            ),
+            (
+                "pkg:golang/golang.org/x/net@v0.17.0",
+                "golang",
+                "golang.org/x/net",
+                "v0.17.0",
+            ),
             ("pkg:pypi/django@4.2.7", "pypi", "django", "4.2.7"),
             ("pkg:gem/rails@7.1.2", "gem", "rails", "7.1.2"),
-            ("pkg:composer/laravel/framework@v10.0.0", "composer", "laravel/framework", "v10.0.0"),
-            ("pkg:maven/org.slf4j/slf4j-api@2.0.9", "maven", "org.slf4j:slf4j-api", "2.0.9"),
-            ("pkg:nuget/Newtonsoft.Json@13.0.3", "nuget", "Newtonsoft.Json", "13.0.3"),
-            ("pkg:deb/debian/curl@7.50.3-1?arch=i386", "deb", "debian/curl", "7.50.3-1"),
+            (
+                "pkg:composer/laravel/framework@v10.0.0",
+                "composer",
+                "laravel/framework",
+                "v10.0.0",
+            ),
+            (
+                "pkg:maven/org.slf4j/slf4j-api@2.0.9",
+                "maven",
+                "org.slf4j:slf4j-api",
+                "2.0.9",
+            ),
+            (
+                "pkg:nuget/Newtonsoft.Json@13.0.3",
+                "nuget",
+                "Newtonsoft.Json",
+                "13.0.3",
+            ),
+            (
+                "pkg:deb/debian/curl@7.50.3-1?arch=i386",
+                "deb",
+                "debian/curl",
+                "7.50.3-1",
+            ),
         ];
         for (purl, ecosystem, name, version) in cases {
             let package = Package::from_purl(purl).unwrap_or_else(|e| panic!("{purl}: {e}"));
@@ -71,10 +111,26 @@ mod tests {
 
     #[test]
     fn purls_without_a_version_or_malformed_are_refused() {
-        assert_eq!(Package::from_purl("pkg:cargo/serde"), Err(PackageError::MissingVersion));
-        assert_eq!(Package::from_purl("pkg:cargo/serde@"), Err(PackageError::MissingVersion));
-        for bad in ["", "serde@1.0", "cargo/serde@1.0", "pkg:/serde@1.0", "pkg:cargo/@1.0", "https://crates.io/serde"] {
-            assert!(matches!(Package::from_purl(bad), Err(PackageError::Invalid(_))), "{bad:?}");
+        assert_eq!(
+            Package::from_purl("pkg:cargo/serde"),
+            Err(PackageError::MissingVersion)
+        );
+        assert_eq!(
+            Package::from_purl("pkg:cargo/serde@"),
+            Err(PackageError::MissingVersion)
+        );
+        for bad in [
+            "",
+            "serde@1.0",
+            "cargo/serde@1.0",
+            "pkg:/serde@1.0",
+            "pkg:cargo/@1.0",
+            "https://crates.io/serde",
+        ] {
+            assert!(
+                matches!(Package::from_purl(bad), Err(PackageError::Invalid(_))),
+                "{bad:?}"
+            );
         }
     }
 

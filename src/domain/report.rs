@@ -93,7 +93,7 @@ pub struct ReportInput {
 }
 
 /// A validated dependency with its computed freshness.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dependency {
     pub purl: String,
     pub ecosystem: String,
@@ -125,7 +125,11 @@ pub struct ReportError {
 
 impl ReportError {
     fn new(code: &'static str, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { code, message: message.into(), field: field.into() }
+        Self {
+            code,
+            message: message.into(),
+            field: field.into(),
+        }
     }
 }
 
@@ -136,7 +140,10 @@ impl Report {
             return Err(ReportError::new(
                 "too_many_dependencies",
                 "dependencies",
-                format!("a report may list at most {MAX_DEPENDENCIES} dependencies, this one lists {}", input.dependencies.len()),
+                format!(
+                    "a report may list at most {MAX_DEPENDENCIES} dependencies, this one lists {}",
+                    input.dependencies.len()
+                ),
             ));
         }
         if let Some(analyzed_at) = input.analyzed_at
@@ -200,7 +207,12 @@ fn validate_dependency(input: DependencyInput, field: &str) -> Result<Dependency
         .enumerate()
         .map(|(j, advisory)| validate_advisory(advisory, &format!("{field}.advisories[{j}]")))
         .collect::<Result<Vec<_>, _>>()?;
-    let freshness = Freshness::of(&package.ecosystem, &package.version, latest.as_deref(), !advisories.is_empty());
+    let freshness = Freshness::of(
+        &package.ecosystem,
+        &package.version,
+        latest.as_deref(),
+        !advisories.is_empty(),
+    );
     Ok(Dependency {
         purl,
         ecosystem: package.ecosystem.as_str().to_owned(),
@@ -216,25 +228,41 @@ fn validate_dependency(input: DependencyInput, field: &str) -> Result<Dependency
 fn validate_advisory(input: AdvisoryInput, field: &str) -> Result<Advisory, ReportError> {
     let id = input.id.trim().to_owned();
     if id.is_empty() {
-        return Err(ReportError::new("invalid_advisory", format!("{field}.id"), "the advisory id is empty"));
+        return Err(ReportError::new(
+            "invalid_advisory",
+            format!("{field}.id"),
+            "the advisory id is empty",
+        ));
     }
     check_length(&id, MAX_ADVISORY_ID_LEN, &format!("{field}.id"))?;
     let url = match input.url {
         Some(url) => {
             check_length(&url, MAX_URL_LEN, &format!("{field}.url"))?;
             if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return Err(ReportError::new("invalid_advisory", format!("{field}.url"), "the advisory url must be an http(s) URL"));
+                return Err(ReportError::new(
+                    "invalid_advisory",
+                    format!("{field}.url"),
+                    "the advisory url must be an http(s) URL",
+                ));
             }
             Some(url)
         }
         None => None,
     };
-    Ok(Advisory { id, severity: input.severity.unwrap_or(Severity::Unknown), url })
+    Ok(Advisory {
+        id,
+        severity: input.severity.unwrap_or(Severity::Unknown),
+        url,
+    })
 }
 
 fn check_length(value: &str, max: usize, field: &str) -> Result<(), ReportError> {
     if value.len() > max {
-        return Err(ReportError::new("too_long", field, format!("longer than {max} bytes")));
+        return Err(ReportError::new(
+            "too_long",
+            field,
+            format!("longer than {max} bytes"),
+        ));
     }
     Ok(())
 }

@@ -3,12 +3,12 @@
 use std::cmp::Ordering;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::report::Scope;
 use super::version::Ecosystem;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Freshness {
     UpToDate,
@@ -19,7 +19,12 @@ pub enum Freshness {
 
 impl Freshness {
     /// SPEC 2.1: vulnerable beats outdated beats up-to-date; anything unparseable is unknown.
-    pub fn of(ecosystem: &Ecosystem, version: &str, latest: Option<&str>, vulnerable: bool) -> Self {
+    pub fn of(
+        ecosystem: &Ecosystem,
+        version: &str,
+        latest: Option<&str>,
+        vulnerable: bool,
+    ) -> Self {
         if vulnerable {
             return Self::Vulnerable;
         }
@@ -40,9 +45,14 @@ impl Freshness {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::UpToDate, Self::Outdated, Self::Vulnerable, Self::Unknown]
-            .into_iter()
-            .find(|f| f.as_str() == s)
+        [
+            Self::UpToDate,
+            Self::Outdated,
+            Self::Vulnerable,
+            Self::Unknown,
+        ]
+        .into_iter()
+        .find(|f| f.as_str() == s)
     }
 }
 
@@ -57,7 +67,13 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Self; 5] = [Self::UpToDate, Self::OutOfDate, Self::Vulnerable, Self::None, Self::Unknown];
+    pub const ALL: [Self; 5] = [
+        Self::UpToDate,
+        Self::OutOfDate,
+        Self::Vulnerable,
+        Self::None,
+        Self::Unknown,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -96,7 +112,9 @@ impl ScopeSelection {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|selection| selection.as_str() == s)
+        Self::ALL
+            .into_iter()
+            .find(|selection| selection.as_str() == s)
     }
 
     pub fn includes(self, scope: Scope) -> bool {
@@ -126,12 +144,27 @@ pub struct Summary {
 
 impl Summary {
     /// The summary of a project with no report.
-    pub const NO_REPORT: Self = Self { status: Status::Unknown, counts: Counts { total: 0, up_to_date: 0, outdated: 0, vulnerable: 0, unknown: 0 } };
+    pub const NO_REPORT: Self = Self {
+        status: Status::Unknown,
+        counts: Counts {
+            total: 0,
+            up_to_date: 0,
+            outdated: 0,
+            vulnerable: 0,
+            unknown: 0,
+        },
+    };
 
     /// SPEC 2.2, applied to the dependencies that `selection` includes.
-    pub fn of(dependencies: impl IntoIterator<Item = (Scope, Freshness)>, selection: ScopeSelection) -> Self {
+    pub fn of(
+        dependencies: impl IntoIterator<Item = (Scope, Freshness)>,
+        selection: ScopeSelection,
+    ) -> Self {
         let mut counts = Counts::default();
-        for (_, freshness) in dependencies.into_iter().filter(|(scope, _)| selection.includes(*scope)) {
+        for (_, freshness) in dependencies
+            .into_iter()
+            .filter(|(scope, _)| selection.includes(*scope))
+        {
             counts.total += 1;
             match freshness {
                 Freshness::UpToDate => counts.up_to_date += 1,
@@ -156,7 +189,11 @@ impl Summary {
 }
 
 /// SPEC 3.2: a report older than `stale_after` is shown grey; `None` disables the rule.
-pub fn is_stale(analyzed_at: DateTime<Utc>, now: DateTime<Utc>, stale_after: Option<std::time::Duration>) -> bool {
+pub fn is_stale(
+    analyzed_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+    stale_after: Option<std::time::Duration>,
+) -> bool {
     match stale_after.and_then(|d| chrono::Duration::from_std(d).ok()) {
         Some(limit) => now - analyzed_at > limit,
         None => false,
@@ -186,13 +223,23 @@ mod tests {
             ("1.0.0", Some("latest"), false, Freshness::Unknown),
         ];
         for (version, latest, vulnerable, expected) in cases {
-            assert_eq!(Freshness::of(&cargo, version, latest, vulnerable), expected, "{version} {latest:?} {vulnerable}");
+            assert_eq!(
+                Freshness::of(&cargo, version, latest, vulnerable),
+                expected,
+                "{version} {latest:?} {vulnerable}"
+            );
         }
     }
 
     #[test]
     fn status_and_counts_follow_the_scope_selection() {
-        let report = [(Runtime, Up), (Build, O), (Optional, U), (Dev, V), (Dev, Up)];
+        let report = [
+            (Runtime, Up),
+            (Build, O),
+            (Optional, U),
+            (Dev, V),
+            (Dev, Up),
+        ];
         let table = [
             (ScopeSelection::Runtime, Status::OutOfDate, (3, 1, 1, 0, 1)),
             (ScopeSelection::Dev, Status::Vulnerable, (2, 1, 0, 1, 0)),
@@ -201,7 +248,17 @@ mod tests {
         for (selection, status, (total, up_to_date, outdated, vulnerable, unknown)) in table {
             let summary = Summary::of(report, selection);
             assert_eq!(summary.status, status, "{selection:?}");
-            assert_eq!(summary.counts, Counts { total, up_to_date, outdated, vulnerable, unknown }, "{selection:?}");
+            assert_eq!(
+                summary.counts,
+                Counts {
+                    total,
+                    up_to_date,
+                    outdated,
+                    vulnerable,
+                    unknown
+                },
+                "{selection:?}"
+            );
         }
     }
 
@@ -214,10 +271,17 @@ mod tests {
             (&[(Runtime, U), (Runtime, U)], Status::Unknown),
             (&[(Runtime, U), (Runtime, Up)], Status::UpToDate),
             (&[(Runtime, Up), (Runtime, O)], Status::OutOfDate),
-            (&[(Runtime, O), (Runtime, V), (Runtime, Up)], Status::Vulnerable),
+            (
+                &[(Runtime, O), (Runtime, V), (Runtime, Up)],
+                Status::Vulnerable,
+            ),
         ];
         for (dependencies, expected) in cases {
-            assert_eq!(Summary::of(dependencies.iter().copied(), ScopeSelection::Runtime).status, *expected, "{dependencies:?}");
+            assert_eq!(
+                Summary::of(dependencies.iter().copied(), ScopeSelection::Runtime).status,
+                *expected,
+                "{dependencies:?}"
+            );
         }
     }
 
@@ -225,9 +289,21 @@ mod tests {
     fn reports_older_than_the_limit_are_stale_and_zero_disables_the_rule() {
         let analyzed = Utc.with_ymd_and_hms(2026, 10, 1, 0, 0, 0).unwrap();
         let thirty_days = Some(std::time::Duration::from_secs(30 * 86_400));
-        assert!(!is_stale(analyzed, analyzed + chrono::Duration::days(30), thirty_days));
-        assert!(is_stale(analyzed, analyzed + chrono::Duration::days(31), thirty_days));
-        assert!(!is_stale(analyzed, analyzed + chrono::Duration::days(3650), None));
+        assert!(!is_stale(
+            analyzed,
+            analyzed + chrono::Duration::days(30),
+            thirty_days
+        ));
+        assert!(is_stale(
+            analyzed,
+            analyzed + chrono::Duration::days(31),
+            thirty_days
+        ));
+        assert!(!is_stale(
+            analyzed,
+            analyzed + chrono::Duration::days(3650),
+            None
+        ));
     }
 
     #[test]

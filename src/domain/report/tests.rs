@@ -22,11 +22,21 @@ fn the_spec_example_report_is_valid() {
     )
     .unwrap();
     assert!(report.analyzed_at_given);
-    assert_eq!(report.analyzed_at, Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap());
-    let freshness: Vec<_> = report.dependencies.iter().map(|d| (d.name.as_str(), d.scope, d.freshness)).collect();
+    assert_eq!(
+        report.analyzed_at,
+        Utc.with_ymd_and_hms(2026, 11, 26, 8, 0, 0).unwrap()
+    );
+    let freshness: Vec<_> = report
+        .dependencies
+        .iter()
+        .map(|d| (d.name.as_str(), d.scope, d.freshness))
+        .collect();
     assert_eq!(
         freshness,
-        [("serde", Scope::Runtime, Freshness::Outdated), ("lodash", Scope::Dev, Freshness::Vulnerable)]
+        [
+            ("serde", Scope::Runtime, Freshness::Outdated),
+            ("lodash", Scope::Dev, Freshness::Vulnerable)
+        ]
     );
 }
 
@@ -44,9 +54,21 @@ fn optional_fields_take_their_defaults() {
 #[test]
 fn invalid_content_names_the_field() {
     let cases = [
-        (r#"{"dependencies": [{"purl": "pkg:cargo/a@1"}, {"purl": "serde"}]}"#, "invalid_purl", "dependencies[1].purl"),
-        (r#"{"dependencies": [{"purl": "pkg:cargo/serde"}]}"#, "invalid_purl", "dependencies[0].purl"),
-        (r#"{"dependencies": [{"purl": "pkg:cargo/a@1", "latest": " "}]}"#, "invalid_latest", "dependencies[0].latest"),
+        (
+            r#"{"dependencies": [{"purl": "pkg:cargo/a@1"}, {"purl": "serde"}]}"#,
+            "invalid_purl",
+            "dependencies[1].purl",
+        ),
+        (
+            r#"{"dependencies": [{"purl": "pkg:cargo/serde"}]}"#,
+            "invalid_purl",
+            "dependencies[0].purl",
+        ),
+        (
+            r#"{"dependencies": [{"purl": "pkg:cargo/a@1", "latest": " "}]}"#,
+            "invalid_latest",
+            "dependencies[0].latest",
+        ),
         (
             r#"{"dependencies": [{"purl": "pkg:cargo/a@1", "advisories": [{"id": "A"}, {"id": ""}]}]}"#,
             "invalid_advisory",
@@ -57,11 +79,19 @@ fn invalid_content_names_the_field() {
             "invalid_advisory",
             "dependencies[0].advisories[0].url",
         ),
-        (r#"{"analyzed_at": "2026-11-27T09:00:00Z", "dependencies": []}"#, "analyzed_at_in_future", "analyzed_at"),
+        (
+            r#"{"analyzed_at": "2026-11-27T09:00:00Z", "dependencies": []}"#,
+            "analyzed_at_in_future",
+            "analyzed_at",
+        ),
     ];
     for (json, code, field) in cases {
         let error = parse(json).unwrap_err();
-        assert_eq!((error.code, error.field.as_str()), (code, field), "{json}: {error}");
+        assert_eq!(
+            (error.code, error.field.as_str()),
+            (code, field),
+            "{json}: {error}"
+        );
     }
 }
 
@@ -69,16 +99,23 @@ fn invalid_content_names_the_field() {
 fn at_most_ten_thousand_dependencies_are_accepted() {
     let dependency = r#"{"purl": "pkg:cargo/a@1.0.0"}"#;
     let body = |n: usize| format!(r#"{{"dependencies": [{}]}}"#, vec![dependency; n].join(","));
-    assert_eq!(parse(&body(MAX_DEPENDENCIES)).unwrap().dependencies.len(), MAX_DEPENDENCIES);
+    assert_eq!(
+        parse(&body(MAX_DEPENDENCIES)).unwrap().dependencies.len(),
+        MAX_DEPENDENCIES
+    );
     let error = parse(&body(MAX_DEPENDENCIES + 1)).unwrap_err();
-    assert_eq!((error.code, error.field.as_str()), ("too_many_dependencies", "dependencies"));
+    assert_eq!(
+        (error.code, error.field.as_str()),
+        ("too_many_dependencies", "dependencies")
+    );
 }
 
 #[test]
 fn the_digest_covers_the_dependencies_but_not_the_timestamp() {
     let a = parse(r#"{"analyzed_at": "2026-11-26T08:00:00Z", "dependencies": [{"purl": "pkg:cargo/a@1.0.0"}]}"#).unwrap();
     let b = parse(r#"{"analyzed_at": "2026-11-26T08:30:00Z", "dependencies": [{"purl": "pkg:cargo/a@1.0.0"}]}"#).unwrap();
-    let c = parse(r#"{"dependencies": [{"purl": "pkg:cargo/a@1.0.0", "latest": "1.0.1"}]}"#).unwrap();
+    let c =
+        parse(r#"{"dependencies": [{"purl": "pkg:cargo/a@1.0.0", "latest": "1.0.1"}]}"#).unwrap();
     assert_eq!(a.content_digest(), b.content_digest());
     assert_ne!(a.content_digest(), c.content_digest());
 }

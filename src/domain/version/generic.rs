@@ -33,7 +33,11 @@ fn segments(input: &str) -> Option<Vec<Segment<'_>>> {
         Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => rest,
         _ => trimmed,
     };
-    if bare.is_empty() || !bare.bytes().all(|b| b.is_ascii_alphanumeric() || is_separator(b)) {
+    if bare.is_empty()
+        || !bare
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || is_separator(b))
+    {
         return None;
     }
     let segments: Vec<Segment<'_>> = bare
@@ -75,7 +79,9 @@ fn compare_text(a: &str, b: &str) -> Ordering {
                 let x_digits = x.bytes().all(|c| c.is_ascii_digit());
                 let y_digits = y.bytes().all(|c| c.is_ascii_digit());
                 let ordering = match (x_digits, y_digits) {
-                    (true, true) => compare_digits(x.trim_start_matches('0'), y.trim_start_matches('0')),
+                    (true, true) => {
+                        compare_digits(x.trim_start_matches('0'), y.trim_start_matches('0'))
+                    }
                     (false, true) => Ordering::Less,
                     (true, false) => Ordering::Greater,
                     (false, false) => x.to_ascii_lowercase().cmp(&y.to_ascii_lowercase()),

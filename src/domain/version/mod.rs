@@ -92,7 +92,12 @@ fn parse_semver(input: &str) -> Option<semver::Version> {
     let split_at = bare.find(['-', '+']).unwrap_or(bare.len());
     let (core, rest) = bare.split_at(split_at);
     let parts = core.split('.').count();
-    if parts == 0 || parts >= 3 || !core.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+    if parts == 0
+        || parts >= 3
+        || !core
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     let padded = format!("{core}{}{rest}", ".0".repeat(3 - parts));

@@ -42,8 +42,8 @@ fn is_valid(version: &str) -> bool {
     let starts_with_number = parts
         .next()
         .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
-    let release_ok =
-        starts_with_number && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let release_ok = starts_with_number
+        && parts.all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric()));
     let prerelease_ok = prerelease.is_none_or(|pre| {
         pre.split('.')
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
@@ -88,7 +88,9 @@ fn scan(version: &str) -> Vec<Segment> {
             while i < bytes.len() && bytes[i].is_ascii_digit() {
                 i += 1;
             }
-            segments.push(Segment::Number(version[start..i].trim_start_matches('0').to_owned()));
+            segments.push(Segment::Number(
+                version[start..i].trim_start_matches('0').to_owned(),
+            ));
         } else if bytes[i].is_ascii_alphabetic() {
             while i < bytes.len() && bytes[i].is_ascii_alphabetic() {
                 i += 1;

@@ -20,13 +20,21 @@ fn assert_ascending(ecosystem: &Ecosystem, ascending: &[&str]) {
 
 fn assert_equal(ecosystem: &Ecosystem, pairs: &[(&str, &str)]) {
     for (a, b) in pairs {
-        assert_eq!(ecosystem.compare(a, b), Some(Ordering::Equal), "{ecosystem}: {a} == {b}");
+        assert_eq!(
+            ecosystem.compare(a, b),
+            Some(Ordering::Equal),
+            "{ecosystem}: {a} == {b}"
+        );
     }
 }
 
 fn assert_unparseable(ecosystem: &Ecosystem, versions: &[&str]) {
     for v in versions {
-        assert_eq!(ecosystem.compare(v, "1.0.0"), None, "{ecosystem}: {v:?} should not parse");
+        assert_eq!(
+            ecosystem.compare(v, "1.0.0"),
+            None,
+            "{ecosystem}: {v:?} should not parse"
+        );
     }
 }
 
@@ -69,7 +77,10 @@ fn semver_ignores_build_metadata_and_accepts_a_leading_v() {
         ],
     );
     assert_equal(&Ecosystem::Composer, &[("1.2", "1.2.0"), ("v2", "2.0.0")]);
-    assert_unparseable(&Ecosystem::Npm, &["", "latest", "1.0.0.0", "01.0.0", "^1.2.3", "1.x"]);
+    assert_unparseable(
+        &Ecosystem::Npm,
+        &["", "latest", "1.0.0.0", "01.0.0", "^1.2.3", "1.x"],
+    );
 }
 
 #[test]
@@ -157,7 +168,12 @@ fn gems_follow_rubygems_order() {
     assert_ascending(&Ecosystem::Gem, &ascending);
     assert_equal(
         &Ecosystem::Gem,
-        &[("1.0", "1"), ("1.0.0", "1"), ("1.0.0.pre", "1.0.pre"), ("2.0.0-alpha", "2.0.0.pre.alpha")],
+        &[
+            ("1.0", "1"),
+            ("1.0.0", "1"),
+            ("1.0.0.pre", "1.0.pre"),
+            ("2.0.0-alpha", "2.0.0.pre.alpha"),
+        ],
     );
     assert_unparseable(&Ecosystem::Gem, &["", "latest", "1.0.0..1", "-1", "1.0_1"]);
 }
@@ -187,7 +203,13 @@ fn other_ecosystems_use_the_generic_order() {
     assert_ascending(&Ecosystem::Other("deb".into()), &ascending);
     assert_equal(
         &Ecosystem::Maven,
-        &[("1.0", "1.0.0"), ("1", "1.0.0.0"), ("1.01", "1.1"), ("v2.0", "2"), ("1.0-RC1", "1.0-rc1")],
+        &[
+            ("1.0", "1.0.0"),
+            ("1", "1.0.0.0"),
+            ("1.01", "1.1"),
+            ("v2.0", "2"),
+            ("1.0-RC1", "1.0-rc1"),
+        ],
     );
     assert_unparseable(&Ecosystem::Maven, &["", "   ", "1.0 beta", "1.0/2", "∞"]);
 }

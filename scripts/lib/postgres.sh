@@ -1,0 +1,104 @@
+# shellcheck shell=bash
+# Sourced by scripts/dev and scripts/test. Provides ensure_database: uses DATABASE_URL when it is
+# set, else starts a private throwaway PostgreSQL cluster under target/ with the system's
+# initdb/pg_ctl (installing Debian's postgresql package when they are missing) and exports
+# DATABASE_URL for it. initdb refuses to run as root, so as root the cluster belongs to an
+# unprivileged user (postgres, created by the Debian package).
+
+PG_ROOT="${PG_ROOT:-$(pwd)/target/postgres}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+find_pg_bindir() {
+  local dir
+  if command -v pg_config >/dev/null 2>&1 && [ -x "$(pg_config --bindir)/initdb" ]; then
+    pg_config --bindir; return 0
+  fi
+  for dir in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && { echo "$dir"; return 0; }
+  done
+  return 1
+}
+
+install_postgres() {
+  log "PostgreSQL binaries not found: installing Debian's postgresql package"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+}
+
+# Runs a command as the cluster's owner: ourselves, or the postgres user when we are root.
+as_pg_owner() {
+  if [ "$(id -u)" -eq 0 ]; then
+    runuser -u "$PG_OWNER" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# ensure_database NAME: sets DATABASE_URL to database NAME on a running server.
+ensure_database() {
+  local name="$1"
+  if [ -n "${DATABASE_URL:-}" ]; then
+    log "using DATABASE_URL from the environment"
+    export DATABASE_URL
+    return 0
+  fi
+  local bindir
+  bindir="$(find_pg_bindir)" || { install_postgres; bindir="$(find_pg_bindir)"; } \
+    || { echo "PostgreSQL binaries still missing after installing postgresql" >&2; return 1; }
+
+  PG_OWNER="$(id -un)"
+  if [ "$(id -u)" -eq 0 ]; then
+    PG_OWNER=postgres
+    id postgres >/dev/null 2>&1 || useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin postgres
+  fi
+
+  local data="$PG_ROOT/data"
+  mkdir -p "$PG_ROOT"
+  # Every directory above the cluster must be traversable by its owner.
+  chmod 755 "$PG_ROOT" 2>/dev/null || true
+  [ "$(id -u)" -eq 0 ] && chown "$PG_OWNER" "$PG_ROOT"
+
+  if [ ! -s "$data/PG_VERSION" ]; then
+    log "creating a throwaway PostgreSQL cluster in $data"
+    rm -rf "$data"
+    as_pg_owner "$bindir/initdb" -D "$data" -U depbadge --auth=trust --encoding=UTF8 --locale=C.UTF-8 >/dev/null
+  fi
+
+  local port
+  if as_pg_owner "$bindir/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    port="$(sed -n 4p "$data/postmaster.pid" | tr -d ' ')"
+    log "PostgreSQL already running on port $port"
+  else
+    port="${PGPORT_DEV:-$(free_port)}"
+    log "starting PostgreSQL on 127.0.0.1:$port"
+    as_pg_owner "$bindir/pg_ctl" -D "$data" -l "$PG_ROOT/server.log" -w -t 60 start \
+      -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='' -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200" >/dev/null \
+      || { cat "$PG_ROOT/server.log" >&2; return 1; }
+  fi
+  PG_BINDIR="$bindir"
+  PG_DATA="$data"
+  export DATABASE_URL="postgres://depbadge@127.0.0.1:$port/$name"
+  "$bindir/psql" "postgres://depbadge@127.0.0.1:$port/postgres" -qtAc "SELECT 1 FROM pg_database WHERE datname = '$name'" | grep -q 1 \
+    || "$bindir/psql" "postgres://depbadge@127.0.0.1:$port/postgres" -qc "CREATE DATABASE \"$name\"" >/dev/null
+}
+
+stop_database() {
+  if [ -n "${PG_DATA:-}" ]; then
+    log "stopping the throwaway PostgreSQL cluster"
+    as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
+  fi
+}
+
+ensure_rust() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+  fi
+  command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; return 1; }
+}

@@ -1,0 +1,215 @@
+//! The command line (SPEC 7): `depbadge [serve]`, `migrate`, `config`, `status SLUG`.
+//! Exit codes: 0 success, 1 failure at run time, 2 invalid configuration or usage.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::config::{Config, ConfigError, Sources};
+use crate::db;
+use crate::domain::{ScopeSelection, Slug};
+use crate::http::ProjectDocument;
+use crate::ops;
+use crate::startup::{Application, lazy_pool};
+
+pub const EXIT_FAILURE: u8 = 1;
+pub const EXIT_CONFIG: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "depbadge",
+    version,
+    about = "Dependency-status badges served from a PostgreSQL cache of dependency reports"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub overrides: Overrides,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flags that override the environment variable of the same meaning.
+#[derive(Debug, Args)]
+pub struct Overrides {
+    /// Overrides DATABASE_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Overrides DEPBADGE_LISTEN_ADDR.
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub listen_addr: Option<String>,
+    /// Overrides DEPBADGE_METRICS_ADDR.
+    #[arg(long, global = true, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Apply migrations when serving starts (overrides DEPBADGE_MIGRATE).
+    #[arg(long, global = true)]
+    pub migrate: bool,
+    /// Overrides DEPBADGE_LOG_FORMAT: json or text.
+    #[arg(long, global = true, value_name = "FORMAT")]
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve HTTP (the default command).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the effective configuration, secrets redacted.
+    Config,
+    /// Print a project's status document as JSON.
+    Status {
+        /// The project slug, like github.com/owner/repo.
+        slug: String,
+        /// runtime (default), dev or all.
+        #[arg(long, default_value = "runtime")]
+        scope: String,
+    },
+}
+
+impl Overrides {
+    fn apply(&self, sources: &mut Sources) {
+        let flags = [
+            ("DATABASE_URL", "--database-url", self.database_url.clone()),
+            (
+                "DEPBADGE_LISTEN_ADDR",
+                "--listen-addr",
+                self.listen_addr.clone(),
+            ),
+            (
+                "DEPBADGE_METRICS_ADDR",
+                "--metrics-addr",
+                self.metrics_addr.clone(),
+            ),
+            (
+                "DEPBADGE_MIGRATE",
+                "--migrate",
+                self.migrate.then(|| "true".to_owned()),
+            ),
+            (
+                "DEPBADGE_LOG_FORMAT",
+                "--log-format",
+                self.log_format.clone(),
+            ),
+        ];
+        for (variable, flag, value) in flags {
+            if let Some(value) = value {
+                sources.set_from_flag(variable, flag, value);
+            }
+        }
+    }
+}
+
+/// Loads the configuration: environment and files, then flags on top.
+pub fn load_config(overrides: &Overrides) -> Result<Config, ConfigError> {
+    let mut sources = Config::sources_from_process_env()?;
+    overrides.apply(&mut sources);
+    Config::from_sources(&sources)
+}
+
+pub async fn run(cli: Cli) -> ExitCode {
+    let config = match load_config(&cli.overrides) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("depbadge: {error}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Config => {
+            println!("{}", config.redacted_lines().join("\n"));
+            Ok(())
+        }
+        Command::Status { slug, scope } => status(config, &slug, &scope).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(message)) => {
+            eprintln!("depbadge: {message}");
+            ExitCode::from(EXIT_FAILURE)
+        }
+    }
+}
+
+/// A run-time failure of a command, reported on stderr with exit code 1.
+struct Failure(String);
+
+async fn serve(config: Config) -> Result<(), Failure> {
+    ops::telemetry::init(config.log_format, config.rust_log.as_deref());
+    if config.api_tokens.is_empty() {
+        tracing::warn!("DEPBADGE_API_TOKENS is empty: every write will be refused with 401");
+    }
+    let pool = lazy_pool(&config);
+    tokio::spawn(ops::database::watch(pool.clone(), config.migrate));
+    let app = Application::build(&config, pool)
+        .await
+        .map_err(|e| Failure(format!("cannot listen on {}: {e}", config.listen_addr)))?;
+    let address = app.local_addr().map_err(|e| Failure(e.to_string()))?;
+    tracing::info!(%address, database = %config.database.redacted_url(), version = env!("CARGO_PKG_VERSION"), "depbadge listening");
+    let readiness = app.readiness();
+    app.run_until(ops::shutdown::signal(readiness, config.shutdown_delay))
+        .await
+        .map_err(|e| Failure(e.to_string()))?;
+    tracing::info!("depbadge stopped");
+    Ok(())
+}
+
+/// A pool for one-shot commands: connect now, and fail clearly if the database is not there.
+async fn connect(config: &Config) -> Result<PgPool, Failure> {
+    PgPoolOptions::new()
+        .max_connections(2)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(
+            config
+                .database
+                .connect_options()
+                .application_name("depbadge-cli"),
+        )
+        .await
+        .map_err(|e| {
+            Failure(format!(
+                "cannot connect to {}: {e}",
+                config.database.redacted_url()
+            ))
+        })
+}
+
+async fn migrate(config: Config) -> Result<(), Failure> {
+    ops::telemetry::init(config.log_format, config.rust_log.as_deref());
+    let pool = connect(&config).await?;
+    db::schema::migrate(&pool)
+        .await
+        .map_err(|e| Failure(format!("migration failed: {e}")))?;
+    let version = db::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or_default();
+    tracing::info!(version, "database schema is up to date");
+    Ok(())
+}
+
+async fn status(config: Config, slug: &str, scope: &str) -> Result<(), Failure> {
+    let slug = Slug::parse(slug).map_err(|e| Failure(format!("invalid slug: {e}")))?;
+    let selection = ScopeSelection::parse(scope)
+        .ok_or_else(|| Failure(format!("invalid scope `{scope}`: use runtime, dev or all")))?;
+    let pool = connect(&config).await?;
+    let project = db::projects::find(&pool, &slug, selection)
+        .await
+        .map_err(|e| Failure(format!("cannot read the project: {e}")))?
+        .ok_or_else(|| Failure(format!("no report for {}", slug.display())))?;
+    let document = ProjectDocument::new(
+        &project.meta,
+        project.summary,
+        &project.dependencies,
+        selection,
+        config.stale_after,
+    );
+    let json = serde_json::to_string_pretty(&document).map_err(|e| Failure(e.to_string()))?;
+    println!("{json}");
+    Ok(())
+}

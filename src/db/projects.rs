@@ -1,0 +1,354 @@
+//! The project aggregate: a report (project row + dependencies) and its per-scope statuses,
+//! always written together in one transaction.
+
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use sqlx::{PgExecutor, PgPool, Row};
+
+use super::REPORT_CHANNEL;
+use crate::domain::{Counts, Dependency, Report, ScopeSelection, Slug, Status, Summary};
+
+/// What is stored about a project besides its dependencies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectMeta {
+    pub slug: Slug,
+    pub analyzed_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteOutcome {
+    Created(ProjectMeta),
+    Updated(ProjectMeta),
+    /// Identical to the stored report (a retried PUT): nothing was written.
+    Unchanged(ProjectMeta),
+    /// Older than the stored report: refused, nothing was written.
+    OutOfOrder {
+        stored_analyzed_at: DateTime<Utc>,
+    },
+}
+
+/// A project's report as read back, for one scope selection.
+#[derive(Debug, Clone)]
+pub struct StoredProject {
+    pub meta: ProjectMeta,
+    pub summary: Summary,
+    /// Every dependency of the report, in the order reported; callers filter by scope.
+    pub dependencies: Vec<Dependency>,
+}
+
+/// A project's status for one scope: what a badge or a listing shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    pub slug: Slug,
+    pub summary: Summary,
+    pub analyzed_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Replaces the project's report with `report`, atomically.
+///
+/// Concurrent writers of one slug are serialized by the project row's lock (`FOR UPDATE`, or the
+/// unique key for the first insert), so each sees the other's committed report before it
+/// decides; readers never wait, and see the old report or the new one through MVCC.
+pub async fn write_report(
+    pool: &PgPool,
+    slug: &Slug,
+    report: &Report,
+    now: DateTime<Utc>,
+) -> Result<WriteOutcome, sqlx::Error> {
+    let digest = report.content_digest();
+    let mut tx = pool.begin().await?;
+
+    let inserted = sqlx::query(
+        "INSERT INTO projects (slug, display_slug, analyzed_at, updated_at, created_at, report_sha256)
+         VALUES ($1, $2, $3, $4, $4, $5)
+         ON CONFLICT (slug) DO NOTHING",
+    )
+    .bind(slug.key())
+    .bind(slug.display())
+    .bind(report.analyzed_at)
+    .bind(now)
+    .bind(&digest)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+
+    let outcome = if inserted {
+        WriteOutcome::Created(ProjectMeta {
+            slug: slug.clone(),
+            analyzed_at: report.analyzed_at,
+            updated_at: now,
+        })
+    } else {
+        // The conflicting row is committed (ON CONFLICT waited for its writer); lock it so that
+        // the comparison below and the replacement are one step for any concurrent writer.
+        let stored = sqlx::query("SELECT display_slug, analyzed_at, updated_at, report_sha256 FROM projects WHERE slug = $1 FOR UPDATE")
+            .bind(slug.key())
+            .fetch_one(&mut *tx)
+            .await?;
+        let meta = ProjectMeta {
+            slug: Slug::from_stored(slug.key().to_owned(), stored.try_get("display_slug")?),
+            analyzed_at: stored.try_get("analyzed_at")?,
+            updated_at: stored.try_get("updated_at")?,
+        };
+        let stored_digest: Vec<u8> = stored.try_get("report_sha256")?;
+        let same_time = !report.analyzed_at_given || report.analyzed_at == meta.analyzed_at;
+        if stored_digest == digest && same_time {
+            return Ok(WriteOutcome::Unchanged(meta));
+        }
+        if report.analyzed_at < meta.analyzed_at {
+            return Ok(WriteOutcome::OutOfOrder {
+                stored_analyzed_at: meta.analyzed_at,
+            });
+        }
+        sqlx::query("UPDATE projects SET analyzed_at = $2, updated_at = $3, report_sha256 = $4 WHERE slug = $1")
+            .bind(slug.key())
+            .bind(report.analyzed_at)
+            .bind(now)
+            .bind(&digest)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM dependencies WHERE slug = $1")
+            .bind(slug.key())
+            .execute(&mut *tx)
+            .await?;
+        WriteOutcome::Updated(ProjectMeta {
+            slug: meta.slug,
+            analyzed_at: report.analyzed_at,
+            updated_at: now,
+        })
+    };
+
+    insert_dependencies(&mut *tx, slug, &report.dependencies).await?;
+    upsert_statuses(&mut *tx, slug, report, now).await?;
+    notify(&mut *tx, slug).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn insert_dependencies(
+    executor: impl PgExecutor<'_>,
+    slug: &Slug,
+    dependencies: &[Dependency],
+) -> Result<(), sqlx::Error> {
+    let mut positions = Vec::with_capacity(dependencies.len());
+    let (mut purls, mut ecosystems, mut names, mut versions) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut latests, mut scopes, mut freshnesses, mut advisories) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (position, d) in (0_i32..).zip(dependencies) {
+        positions.push(position);
+        purls.push(d.purl.as_str());
+        ecosystems.push(d.ecosystem.as_str());
+        names.push(d.name.as_str());
+        versions.push(d.version.as_str());
+        latests.push(d.latest.as_deref());
+        scopes.push(d.scope.as_str());
+        freshnesses.push(d.freshness.as_str());
+        advisories.push(Json(&d.advisories));
+    }
+    // One statement for the whole list: arrays are bound as parameters and unnested server-side.
+    sqlx::query(
+        "INSERT INTO dependencies (slug, position, purl, ecosystem, name, version, latest, scope, freshness, advisories)
+         SELECT $1, * FROM UNNEST($2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])",
+    )
+    .bind(slug.key())
+    .bind(positions)
+    .bind(purls)
+    .bind(ecosystems)
+    .bind(names)
+    .bind(versions)
+    .bind(latests)
+    .bind(scopes)
+    .bind(freshnesses)
+    .bind(advisories)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+async fn upsert_statuses(
+    executor: impl PgExecutor<'_>,
+    slug: &Slug,
+    report: &Report,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let summaries: Vec<(ScopeSelection, Summary)> = ScopeSelection::ALL
+        .into_iter()
+        .map(|selection| {
+            (
+                selection,
+                Summary::of(
+                    report.dependencies.iter().map(|d| (d.scope, d.freshness)),
+                    selection,
+                ),
+            )
+        })
+        .collect();
+    let count = |f: fn(&Counts) -> u32| -> Vec<i32> {
+        summaries
+            .iter()
+            .map(|(_, s)| i32::try_from(f(&s.counts)).unwrap_or(i32::MAX))
+            .collect()
+    };
+    sqlx::query(
+        "INSERT INTO project_statuses (slug, scope, status, total, up_to_date, outdated, vulnerable, unknown, analyzed_at, updated_at)
+         SELECT $1, t.*, $9, $10 FROM UNNEST($2::text[], $3::text[], $4::int4[], $5::int4[], $6::int4[], $7::int4[], $8::int4[]) AS t
+         ON CONFLICT (slug, scope) DO UPDATE SET
+             status = EXCLUDED.status, total = EXCLUDED.total, up_to_date = EXCLUDED.up_to_date,
+             outdated = EXCLUDED.outdated, vulnerable = EXCLUDED.vulnerable, unknown = EXCLUDED.unknown,
+             analyzed_at = EXCLUDED.analyzed_at, updated_at = EXCLUDED.updated_at",
+    )
+    .bind(slug.key())
+    .bind(summaries.iter().map(|(selection, _)| selection.as_str()).collect::<Vec<_>>())
+    .bind(summaries.iter().map(|(_, s)| s.status.as_str()).collect::<Vec<_>>())
+    .bind(count(|c| c.total))
+    .bind(count(|c| c.up_to_date))
+    .bind(count(|c| c.outdated))
+    .bind(count(|c| c.vulnerable))
+    .bind(count(|c| c.unknown))
+    .bind(report.analyzed_at)
+    .bind(now)
+    .execute(executor)
+    .await?;
+    Ok(())
+}
+
+/// Queued with the transaction: PostgreSQL delivers it to listeners only if the write commits.
+async fn notify(executor: impl PgExecutor<'_>, slug: &Slug) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(REPORT_CHANNEL)
+        .bind(slug.key())
+        .execute(executor)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a project and everything about it; false when there was none.
+pub async fn delete(pool: &PgPool, slug: &Slug) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let deleted = sqlx::query("DELETE FROM projects WHERE slug = $1")
+        .bind(slug.key())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+        == 1;
+    if deleted {
+        notify(&mut *tx, slug).await?;
+    }
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// The project, its status for `selection` and its dependencies, read in one statement so that
+/// all of it comes from one snapshot even while a writer replaces the report.
+pub async fn find(
+    executor: impl PgExecutor<'_>,
+    slug: &Slug,
+    selection: ScopeSelection,
+) -> Result<Option<StoredProject>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT p.display_slug, p.analyzed_at, p.updated_at,
+                s.status, s.total, s.up_to_date, s.outdated, s.vulnerable, s.unknown,
+                COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                              'purl', d.purl, 'ecosystem', d.ecosystem, 'name', d.name, 'version', d.version,
+                              'latest', d.latest, 'scope', d.scope, 'freshness', d.freshness, 'advisories', d.advisories)
+                              ORDER BY d.position)
+                          FROM dependencies d WHERE d.slug = p.slug), '[]'::jsonb) AS dependencies
+         FROM projects p JOIN project_statuses s ON s.slug = p.slug AND s.scope = $2
+         WHERE p.slug = $1",
+    )
+    .bind(slug.key())
+    .bind(selection.as_str())
+    .fetch_optional(executor)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let Json(dependencies): Json<Vec<Dependency>> = row.try_get("dependencies")?;
+    Ok(Some(StoredProject {
+        meta: ProjectMeta {
+            slug: Slug::from_stored(slug.key().to_owned(), row.try_get("display_slug")?),
+            analyzed_at: row.try_get("analyzed_at")?,
+            updated_at: row.try_get("updated_at")?,
+        },
+        summary: summary_from_row(&row)?,
+        dependencies,
+    }))
+}
+
+/// The status of one project for one scope: a single primary-key lookup (the badge read).
+pub async fn find_status(
+    executor: impl PgExecutor<'_>,
+    slug: &Slug,
+    selection: ScopeSelection,
+) -> Result<Option<StatusRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT s.slug, p.display_slug, s.status, s.total, s.up_to_date, s.outdated, s.vulnerable, s.unknown, s.analyzed_at, s.updated_at
+         FROM project_statuses s JOIN projects p ON p.slug = s.slug
+         WHERE s.slug = $1 AND s.scope = $2",
+    )
+    .bind(slug.key())
+    .bind(selection.as_str())
+    .fetch_optional(executor)
+    .await?
+    .map(|row| status_from_row(&row))
+    .transpose()
+}
+
+/// One page of projects ordered by slug key, after `after` (keyset pagination), optionally only
+/// those with `status`. Returns up to `limit` rows.
+pub async fn list(
+    executor: impl PgExecutor<'_>,
+    selection: ScopeSelection,
+    status: Option<Status>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<StatusRow>, sqlx::Error> {
+    sqlx::query(
+        "SELECT s.slug, p.display_slug, s.status, s.total, s.up_to_date, s.outdated, s.vulnerable, s.unknown, s.analyzed_at, s.updated_at
+         FROM project_statuses s JOIN projects p ON p.slug = s.slug
+         WHERE s.scope = $1 AND ($2::text IS NULL OR s.status = $2) AND ($3::text IS NULL OR s.slug > $3)
+         ORDER BY s.slug
+         LIMIT $4",
+    )
+    .bind(selection.as_str())
+    .bind(status.map(Status::as_str))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?
+    .iter()
+    .map(status_from_row)
+    .collect()
+}
+
+fn status_from_row(row: &sqlx::postgres::PgRow) -> Result<StatusRow, sqlx::Error> {
+    Ok(StatusRow {
+        slug: Slug::from_stored(row.try_get("slug")?, row.try_get("display_slug")?),
+        summary: summary_from_row(row)?,
+        analyzed_at: row.try_get("analyzed_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn summary_from_row(row: &sqlx::postgres::PgRow) -> Result<Summary, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    let status = Status::parse(&status).ok_or_else(|| {
+        sqlx::Error::Decode(format!("unknown status `{status}` in project_statuses").into())
+    })?;
+    let count = |column: &str| -> Result<u32, sqlx::Error> {
+        let value: i32 = row.try_get(column)?;
+        u32::try_from(value).map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    };
+    Ok(Summary {
+        status,
+        counts: Counts {
+            total: count("total")?,
+            up_to_date: count("up_to_date")?,
+            outdated: count("outdated")?,
+            vulnerable: count("vulnerable")?,
+            unknown: count("unknown")?,
+        },
+    })
+}

@@ -1,0 +1,50 @@
+//! One access event per request (SPEC 8): method, route template, status, latency and request id.
+//! The request id is taken from `X-Request-Id` when it is sane, else generated, and echoed back.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+
+pub const REQUEST_ID: &str = "x-request-id";
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+pub async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        // Only visible ASCII, bounded: a client must not be able to forge log lines.
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= MAX_REQUEST_ID_LEN
+                && id.bytes().all(|b| b.is_ascii_graphic())
+        })
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let method = request.method().clone();
+    // The route template, never the raw path: slugs would make logs and metrics unbounded.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+
+    let mut response = next.run(request).await;
+
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        target: "depbadge::access",
+        method = %method,
+        route,
+        status = response.status().as_u16(),
+        latency_ms,
+        request_id,
+        "request"
+    );
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
+}

@@ -1,0 +1,178 @@
+//! The one place where failures become HTTP responses: `{"error": {"code", "message", "field"}}`.
+//! Server-side failures are logged here, once, and clients never see their internal text.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::json;
+
+use crate::domain::{ReportError, SlugError};
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid slug: {0}")]
+    InvalidSlug(#[from] SlugError),
+    #[error("malformed JSON: {message}")]
+    MalformedJson {
+        message: String,
+        field: Option<String>,
+    },
+    #[error("invalid parameter {field}: {message}")]
+    InvalidParameter {
+        field: &'static str,
+        message: String,
+    },
+    #[error("missing or invalid bearer token")]
+    Unauthorized,
+    #[error("not found")]
+    NotFound { what: String },
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("report is older than the stored one")]
+    OutOfOrder { stored_analyzed_at: DateTime<Utc> },
+    #[error("body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("invalid content at {field}: {message}")]
+    InvalidContent { field: String, message: String },
+    #[error(transparent)]
+    InvalidReport(#[from] ReportError),
+    #[error("database unavailable")]
+    DatabaseUnavailable(#[source] sqlx::Error),
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(error: sqlx::Error) -> Self {
+        if crate::db::is_unavailable(&error) {
+            Self::DatabaseUnavailable(error)
+        } else {
+            Self::Internal(Box::new(error))
+        }
+    }
+}
+
+impl ApiError {
+    fn parts(&self) -> (StatusCode, &'static str, String, Option<String>) {
+        match self {
+            Self::InvalidSlug(e) => (
+                StatusCode::BAD_REQUEST,
+                "invalid_slug",
+                e.to_string(),
+                Some("slug".to_owned()),
+            ),
+            Self::MalformedJson { message, field } => (
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                message.clone(),
+                field.clone(),
+            ),
+            Self::InvalidParameter { field, message } => (
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                message.clone(),
+                Some((*field).to_owned()),
+            ),
+            Self::Unauthorized => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "send a valid API token as `Authorization: Bearer TOKEN`".to_owned(),
+                None,
+            ),
+            Self::NotFound { what } => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{what} not found"),
+                None,
+            ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not accept that method".to_owned(),
+                None,
+            ),
+            Self::OutOfOrder { stored_analyzed_at } => (
+                StatusCode::CONFLICT,
+                "out_of_order",
+                format!(
+                    "the stored report was analyzed at {}, after this one; nothing was changed",
+                    stored_analyzed_at.to_rfc3339_opts(SecondsFormat::Secs, true)
+                ),
+                Some("analyzed_at".to_owned()),
+            ),
+            Self::PayloadTooLarge { limit } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!("the body is larger than {limit} bytes"),
+                None,
+            ),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the report with `Content-Type: application/json`".to_owned(),
+                None,
+            ),
+            Self::InvalidContent { field, message } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                message.clone(),
+                Some(field.clone()),
+            ),
+            Self::InvalidReport(e) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                e.code,
+                e.message.clone(),
+                Some(e.field.clone()),
+            ),
+            Self::DatabaseUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                "the database is unavailable; retry later".to_owned(),
+                None,
+            ),
+            Self::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "internal error".to_owned(),
+                None,
+            ),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            Self::Internal(source) => tracing::error!(error = %source, "request failed"),
+            Self::DatabaseUnavailable(source) => {
+                tracing::warn!(error = %source, "database unavailable")
+            }
+            _ => {}
+        }
+        let (status, code, message, field) = self.parts();
+        let mut error = json!({ "code": code, "message": message });
+        if let Some(field) = field {
+            error["field"] = json!(field);
+        }
+        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        match self {
+            Self::Unauthorized => {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::DatabaseUnavailable(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        response
+    }
+}

@@ -1,0 +1,187 @@
+//! Request extractors whose rejections are [`ApiError`]s: the bearer token, the slug in the path,
+//! query parameters and the JSON report body.
+
+use axum::body::Body;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::header;
+use axum::http::request::Parts;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::domain::{ReportInput, ScopeSelection, Slug, Status};
+
+/// The name of the API token that authorized this request. Never the token itself.
+#[derive(Debug, Clone)]
+pub struct Writer(pub String);
+
+impl FromRequestParts<AppState> for Writer {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .ok_or(ApiError::Unauthorized)?;
+        state
+            .api_tokens
+            .verify(presented)
+            .map(|name| Self(name.to_owned()))
+            .ok_or(ApiError::Unauthorized)
+    }
+}
+
+/// The `{*slug}` path segment, parsed into a [`Slug`].
+pub struct SlugPath(pub Slug);
+
+impl<S: Send + Sync> FromRequestParts<S> for SlugPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::InvalidSlug(crate::domain::SlugError::Empty))?;
+        Ok(Self(Slug::parse(&raw)?))
+    }
+}
+
+/// Query parameters as name/value pairs; each route validates the ones it knows and names the
+/// parameter in its error. Unknown parameters are ignored, as caches and trackers add their own.
+pub struct QueryParams(Vec<(String, String)>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).map_err(|e| {
+            ApiError::InvalidParameter {
+                field: "query",
+                message: e.to_string(),
+            }
+        })?;
+        Ok(Self(pairs))
+    }
+}
+
+impl QueryParams {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+    }
+
+    pub fn scope(&self) -> Result<ScopeSelection, ApiError> {
+        self.get("scope")
+            .map_or(Ok(ScopeSelection::default()), |value| {
+                ScopeSelection::parse(value).ok_or_else(|| ApiError::InvalidParameter {
+                    field: "scope",
+                    message: format!("`{value}` is not one of runtime, dev, all"),
+                })
+            })
+    }
+
+    pub fn status(&self) -> Result<Option<Status>, ApiError> {
+        self.get("status")
+            .map(|value| {
+                Status::parse(value).ok_or_else(|| ApiError::InvalidParameter {
+                    field: "status",
+                    message: format!(
+                        "`{value}` is not one of up-to-date, out-of-date, vulnerable, none, unknown"
+                    ),
+                })
+            })
+            .transpose()
+    }
+}
+
+/// The body of a report PUT: `application/json`, at most `DEPBADGE_MAX_REPORT_BYTES`, valid JSON
+/// (else 400) with the expected shape (else 422 naming the field).
+pub struct ReportBody(pub ReportInput);
+
+impl FromRequest<AppState> for ReportBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if !is_json(
+            request
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+        ) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let limit = state.max_report_bytes;
+        let declared = request
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|length| length > limit as u64) {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        let bytes = axum::body::to_bytes(Body::new(request.into_body()), limit)
+            .await
+            .map_err(|_| ApiError::PayloadTooLarge { limit })?;
+        parse_report(&bytes).map(Self)
+    }
+}
+
+/// Deserializes a report, naming the offending field: a syntax error is 400, a value of the
+/// wrong shape 422.
+fn parse_report(bytes: &[u8]) -> Result<ReportInput, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let input: ReportInput = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let parent = (path != ".").then_some(path);
+        // serde reports a missing field at its parent; name the field itself.
+        let message = inner.to_string();
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (missing, parent) {
+            (Some(name), Some(parent)) => Some(format!("{parent}.{name}")),
+            (Some(name), None) => Some(name.to_owned()),
+            (None, field) => field,
+        };
+        match inner.classify() {
+            serde_json::error::Category::Data => ApiError::InvalidContent {
+                field: field.unwrap_or_else(|| "body".to_owned()),
+                message,
+            },
+            _ => ApiError::MalformedJson { message, field },
+        }
+    })?;
+    // Going through serde_path_to_error skips this check: anything after the document is an error.
+    deserializer.end().map_err(|e| ApiError::MalformedJson {
+        message: e.to_string(),
+        field: None,
+    })?;
+    Ok(input)
+}
+
+fn is_json(content_type: Option<&str>) -> bool {
+    let Some(content_type) = content_type else {
+        return false;
+    };
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}

@@ -1,0 +1,69 @@
+//! The HTTP interface: every route and the layer stack in [`router`], one file per resource.
+
+mod access_log;
+mod error;
+mod extract;
+mod health;
+mod projects;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use sqlx::PgPool;
+
+pub use error::{ApiError, ApiResult};
+pub use projects::ProjectDocument;
+
+use crate::config::{ApiTokens, Config};
+use crate::ops::readiness::Readiness;
+
+/// What handlers share. Cheap to clone; nothing in it is locked by a request.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub readiness: Readiness,
+    pub api_tokens: Arc<ApiTokens>,
+    pub max_report_bytes: usize,
+    pub stale_after: Option<Duration>,
+}
+
+impl AppState {
+    pub fn new(config: &Config, pool: PgPool, readiness: Readiness) -> Self {
+        Self {
+            pool,
+            readiness,
+            api_tokens: Arc::new(config.api_tokens.clone()),
+            max_report_bytes: config.max_report_bytes,
+            stale_after: config.stale_after,
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/v1/projects", get(projects::list))
+        .route(
+            "/v1/projects/{*slug}",
+            get(projects::get)
+                .put(projects::put)
+                .delete(projects::delete),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(axum::middleware::from_fn(access_log::log_request))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound {
+        what: "route".to_owned(),
+    }
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

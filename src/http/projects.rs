@@ -1,0 +1,198 @@
+//! `/v1/projects`: reports in (PUT, DELETE) and statuses out (GET), as JSON (SPEC 2 and 4).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::AppState;
+use super::error::{ApiError, ApiResult};
+use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
+use crate::db::projects::{self, ProjectMeta, WriteOutcome};
+use crate::domain::{Counts, Dependency, Report, ScopeSelection, Slug, Status, Summary, is_stale};
+
+const DEFAULT_PAGE: i64 = 50;
+const MAX_PAGE: i64 = 200;
+
+/// The status document of SPEC 4, with `changed` added in answers to a PUT.
+#[derive(Debug, Serialize)]
+pub struct ProjectDocument<'a> {
+    slug: &'a str,
+    status: Status,
+    stale: bool,
+    counts: Counts,
+    analyzed_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    dependencies: Vec<&'a Dependency>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    changed: Option<bool>,
+}
+
+impl<'a> ProjectDocument<'a> {
+    pub fn new(
+        meta: &'a ProjectMeta,
+        summary: Summary,
+        dependencies: &'a [Dependency],
+        selection: ScopeSelection,
+        stale_after: Option<std::time::Duration>,
+    ) -> Self {
+        Self {
+            slug: meta.slug.display(),
+            status: summary.status,
+            stale: is_stale(meta.analyzed_at, Utc::now(), stale_after),
+            counts: summary.counts,
+            analyzed_at: meta.analyzed_at,
+            updated_at: meta.updated_at,
+            dependencies: dependencies
+                .iter()
+                .filter(|d| selection.includes(d.scope))
+                .collect(),
+            changed: None,
+        }
+    }
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    SlugPath(slug): SlugPath,
+    query: QueryParams,
+    ReportBody(input): ReportBody,
+) -> ApiResult<Response> {
+    let selection = query.scope()?;
+    let now = Utc::now();
+    let report = Report::from_input(input, now)?;
+    let outcome = projects::write_report(&state.pool, &slug, &report, now).await?;
+    let (status, changed, meta) = match outcome {
+        WriteOutcome::Created(meta) => (StatusCode::CREATED, true, meta),
+        WriteOutcome::Updated(meta) => (StatusCode::OK, true, meta),
+        WriteOutcome::Unchanged(meta) => (StatusCode::OK, false, meta),
+        WriteOutcome::OutOfOrder { stored_analyzed_at } => {
+            return Err(ApiError::OutOfOrder { stored_analyzed_at });
+        }
+    };
+    tracing::info!(writer, slug = %slug.key(), changed, dependencies = report.dependencies.len(), "report received");
+    let summary = Summary::of(
+        report.dependencies.iter().map(|d| (d.scope, d.freshness)),
+        selection,
+    );
+    let mut document = ProjectDocument::new(
+        &meta,
+        summary,
+        &report.dependencies,
+        selection,
+        state.stale_after,
+    );
+    document.changed = Some(changed);
+    Ok((status, Json(document)).into_response())
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    SlugPath(slug): SlugPath,
+    query: QueryParams,
+) -> ApiResult<Response> {
+    let selection = query.scope()?;
+    let project = projects::find(&state.pool, &slug, selection)
+        .await?
+        .ok_or_else(|| not_found(&slug))?;
+    let document = ProjectDocument::new(
+        &project.meta,
+        project.summary,
+        &project.dependencies,
+        selection,
+        state.stale_after,
+    );
+    Ok(Json(document).into_response())
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Writer(writer): Writer,
+    SlugPath(slug): SlugPath,
+) -> ApiResult<StatusCode> {
+    if projects::delete(&state.pool, &slug).await? {
+        tracing::info!(writer, slug = %slug.key(), "project deleted");
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(not_found(&slug))
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ProjectSummary {
+    slug: String,
+    status: Status,
+    stale: bool,
+    counts: Counts,
+    analyzed_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProjectPage {
+    projects: Vec<ProjectSummary>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+pub async fn list(State(state): State<AppState>, query: QueryParams) -> ApiResult<Response> {
+    let selection = query.scope()?;
+    let status = query.status()?;
+    let limit = match query.get("limit") {
+        None => DEFAULT_PAGE,
+        Some(value) => value
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (1..=MAX_PAGE).contains(n))
+            .ok_or_else(|| ApiError::InvalidParameter {
+                field: "limit",
+                message: format!("`{value}` is not a number from 1 to {MAX_PAGE}"),
+            })?,
+    };
+    // The cursor is the last slug key of the previous page: keyset pagination stays correct while
+    // projects are added or removed, and costs one index range scan whatever the page number.
+    let cursor = query
+        .get("cursor")
+        .map(|value| {
+            Slug::parse(value)
+                .map(|slug| slug.key().to_owned())
+                .map_err(|_| ApiError::InvalidParameter {
+                    field: "cursor",
+                    message: "not a cursor returned by this API".to_owned(),
+                })
+        })
+        .transpose()?;
+    let mut rows =
+        projects::list(&state.pool, selection, status, cursor.as_deref(), limit + 1).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next_cursor = more
+        .then(|| rows.last().map(|row| row.slug.key().to_owned()))
+        .flatten();
+    let now = Utc::now();
+    let projects = rows
+        .into_iter()
+        .map(|row| ProjectSummary {
+            slug: row.slug.display().to_owned(),
+            status: row.summary.status,
+            stale: is_stale(row.analyzed_at, now, state.stale_after),
+            counts: row.summary.counts,
+            analyzed_at: row.analyzed_at,
+            updated_at: row.updated_at,
+        })
+        .collect();
+    Ok(Json(ProjectPage {
+        projects,
+        next_cursor,
+    })
+    .into_response())
+}
+
+fn not_found(slug: &Slug) -> ApiError {
+    ApiError::NotFound {
+        what: format!("project {}", slug.display()),
+    }
+}

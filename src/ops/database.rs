@@ -1,0 +1,53 @@
+//! Watches the database: connects with capped exponential backoff while it is down, applies
+//! migrations once it answers (when asked to), and logs each change between up and down.
+//! The pool itself reconnects on demand; this task makes recovery visible and timely.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use crate::db::schema;
+
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const MAX_RETRY: Duration = Duration::from_secs(10);
+const CHECK_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Runs until the process ends.
+pub async fn watch(pool: PgPool, migrate: bool) {
+    let mut delay = FIRST_RETRY;
+    let mut up: Option<bool> = None;
+    let mut migrated = !migrate;
+    loop {
+        let result = match sqlx::query("SELECT 1").execute(&pool).await {
+            Ok(_) if !migrated => {
+                schema::migrate(&pool)
+                    .await
+                    .map_err(|e| e.to_string())
+                    .map(|()| {
+                        migrated = true;
+                        tracing::info!("database migrations applied");
+                    })
+            }
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        };
+        match result {
+            Ok(()) => {
+                if up != Some(true) {
+                    tracing::info!("database is up");
+                }
+                up = Some(true);
+                delay = FIRST_RETRY;
+                tokio::time::sleep(CHECK_INTERVAL).await;
+            }
+            Err(error) => {
+                if up != Some(false) {
+                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "database is unavailable");
+                }
+                up = Some(false);
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(MAX_RETRY);
+            }
+        }
+    }
+}

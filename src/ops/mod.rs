@@ -1,0 +1,6 @@
+//! Operations: logging, readiness state, the database watcher and shutdown signals.
+
+pub mod database;
+pub mod readiness;
+pub mod shutdown;
+pub mod telemetry;

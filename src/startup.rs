@@ -1,0 +1,66 @@
+//! Builds the application from its configuration: pool, listener, background tasks, and the
+//! server with graceful shutdown. Tests build it with port 0 and read the bound address.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::http::{self, AppState};
+use crate::ops::readiness::Readiness;
+
+/// A request waits at most this long for a connection, so that an unreachable database gives a
+/// prompt 503 instead of a hung request.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A pool that connects on first use: the service starts, and is live, while the database is down.
+pub fn lazy_pool(config: &Config) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(config.db_max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(
+            config
+                .database
+                .connect_options()
+                .application_name("depbadge"),
+        )
+}
+
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds the listener; the database is not contacted.
+    pub async fn build(config: &Config, pool: PgPool) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(config.listen_addr).await?;
+        Ok(Self {
+            listener,
+            state: AppState::new(config, pool, Readiness::default()),
+        })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn readiness(&self) -> Readiness {
+        self.state.readiness.clone()
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let router = http::router(self.state);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}

@@ -1,0 +1,306 @@
+//! End-to-end: the real `depbadge` binary, as an operator runs it.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::helpers::{TOKEN, database_url, spec_example};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_depbadge");
+
+/// The child process, killed if a test fails before it stops it.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
+    let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let child = Command::new(BINARY)
+        .env_clear()
+        .env("DATABASE_URL", database_url)
+        .env("DEPBADGE_LISTEN_ADDR", address.to_string())
+        .env("DEPBADGE_API_TOKENS", format!("e2e:{TOKEN}"))
+        .envs(env.iter().copied())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    Server { child, address }
+}
+
+async fn get(client: &reqwest::Client, server: &Server, path: &str) -> Option<u16> {
+    client
+        .get(format!("http://{}{path}", server.address))
+        .send()
+        .await
+        .ok()
+        .map(|r| r.status().as_u16())
+}
+
+/// Polls `path` until it answers `status`, for at most `limit`.
+async fn wait_for(
+    client: &reqwest::Client,
+    server: &Server,
+    path: &str,
+    status: u16,
+    limit: Duration,
+) {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if get(client, server, path).await == Some(status) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{path} did not answer {status} within {limit:?}");
+}
+
+/// Forwards every connection on `listen` to `upstream`: the database "comes up" when it starts.
+async fn proxy(listen: TcpListener, upstream: String) {
+    loop {
+        let Ok((mut inbound, _)) = listen.accept().await else {
+            return;
+        };
+        let upstream = upstream.clone();
+        tokio::spawn(async move {
+            if let Ok(mut outbound) = TcpStream::connect(&upstream).await {
+                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+            }
+        });
+    }
+}
+
+#[sqlx::test(migrations = false)]
+async fn the_server_starts_without_a_database_and_recovers_when_it_comes_up(pool: PgPool) {
+    let options = pool.connect_options();
+    let upstream = format!("{}:{}", options.get_host(), options.get_port());
+    let real_url = database_url(&pool);
+    let proxy_port = free_port();
+    let via_proxy = real_url.replacen(&upstream, &format!("127.0.0.1:{proxy_port}"), 1);
+    assert_ne!(
+        via_proxy, real_url,
+        "the test URL goes through the proxy port"
+    );
+
+    let server = start(&via_proxy, &[("DEPBADGE_MIGRATE", "true")]);
+    let client = reqwest::Client::new();
+    wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
+    assert_eq!(
+        get(&client, &server, "/readyz").await,
+        Some(503),
+        "not ready while the database is down"
+    );
+
+    let listener = TcpListener::bind(("127.0.0.1", proxy_port)).await.unwrap();
+    tokio::spawn(proxy(listener, upstream));
+
+    // Backoff is capped at 10 s; migrations run once the database answers.
+    wait_for(&client, &server, "/readyz", 200, Duration::from_secs(30)).await;
+    let response = client
+        .put(format!(
+            "http://{}/v1/projects/github.com/e2e/recovered",
+            server.address
+        ))
+        .bearer_auth(TOKEN)
+        .json(&spec_example())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+}
+
+#[sqlx::test]
+async fn sigterm_fails_readiness_at_once_keeps_serving_for_the_delay_then_exits_cleanly(
+    pool: PgPool,
+) {
+    let mut server = start(&database_url(&pool), &[("DEPBADGE_SHUTDOWN_DELAY", "2s")]);
+    let client = reqwest::Client::new();
+    wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
+
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_for(&client, &server, "/readyz", 503, Duration::from_secs(1)).await;
+    assert_eq!(
+        get(&client, &server, "/healthz").await,
+        Some(200),
+        "still serving during the delay"
+    );
+    assert_eq!(
+        get(&client, &server, "/v1/projects").await,
+        Some(200),
+        "still serving during the delay"
+    );
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server did not exit after the delay"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+
+    // The logs are JSON lines, with an access event per request.
+    let mut stdout = String::new();
+    server
+        .child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let access = events
+        .iter()
+        .find(|e| {
+            e["target"] == "depbadge::access" && e["route"] == "/readyz" && e["status"] == 503
+        })
+        .unwrap_or_else(|| panic!("no access event for /readyz in {stdout}"));
+    for field in [
+        "timestamp",
+        "level",
+        "message",
+        "method",
+        "latency_ms",
+        "request_id",
+    ] {
+        assert!(
+            access.get(field).is_some(),
+            "access event lacks {field}: {access}"
+        );
+    }
+    assert!(!stdout.contains(TOKEN), "a token appeared in the logs");
+}
+
+fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+    let output = Command::new(BINARY)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        output.status.code().unwrap(),
+        String::from_utf8(output.stdout).unwrap(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn invalid_configuration_exits_2_with_one_line_naming_the_variable() {
+    let (code, _, stderr) = run_cli(&["config"], &[("DEPBADGE_BADGE_MAX_AGE", "soon")]);
+    assert_eq!(code, 2);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("DEPBADGE_BADGE_MAX_AGE"), "{stderr}");
+
+    let (code, _, stderr) = run_cli(&["serve", "--listen-addr", "nowhere"], &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--listen-addr"), "{stderr}");
+}
+
+#[test]
+fn config_prints_the_effective_settings_with_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens");
+    std::fs::write(&tokens, "analyzer:0123456789abcdef0123\n").unwrap();
+    let (code, stdout, _) = run_cli(
+        &["config", "--listen-addr", "127.0.0.1:9999"],
+        &[
+            ("DATABASE_URL", "postgres://app:hunter2@db:5432/badges"),
+            ("DEPBADGE_API_TOKENS_FILE", tokens.to_str().unwrap()),
+        ],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("DEPBADGE_LISTEN_ADDR=127.0.0.1:9999"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("DATABASE_URL=postgres://app:***@db:5432/badges"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("DEPBADGE_API_TOKENS=(redacted: analyzer)"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("hunter2") && !stdout.contains("0123456789abcdef0123"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let (code, stdout, _) = run_cli(&["--help"], &[]);
+    assert_eq!(code, 0);
+    for command in ["serve", "migrate", "config", "status"] {
+        assert!(stdout.contains(command), "{stdout}");
+    }
+    let (code, stdout, _) = run_cli(&["--version"], &[]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[sqlx::test(migrations = false)]
+async fn migrate_then_status_from_the_command_line(pool: PgPool) {
+    let url = database_url(&pool);
+    let env = [("DATABASE_URL", url.as_str())];
+    let (code, _, stderr) = run_cli(&["migrate"], &env);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, _, stderr) = run_cli(&["status", "github.com/a/b"], &env);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("no report for github.com/a/b"), "{stderr}");
+
+    let report: depbadge::domain::ReportInput = serde_json::from_value(spec_example()).unwrap();
+    let report = depbadge::domain::Report::from_input(report, chrono::Utc::now()).unwrap();
+    let slug = depbadge::domain::Slug::parse("github.com/a/b").unwrap();
+    depbadge::db::projects::write_report(&pool, &slug, &report, chrono::Utc::now())
+        .await
+        .unwrap();
+    let (code, stdout, stderr) = run_cli(&["status", "github.com/A/B", "--scope", "all"], &env);
+    assert_eq!(code, 0, "{stderr}");
+    let document: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(document["status"], "vulnerable");
+    assert_eq!(document["counts"]["total"], 2);
+
+    let (code, _, stderr) = run_cli(
+        &["migrate"],
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")],
+    );
+    assert_eq!(code, 1);
+    assert!(stderr.contains("cannot connect"), "{stderr}");
+}

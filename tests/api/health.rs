@@ -1,0 +1,75 @@
+use std::time::Duration;
+
+use serde_json::Value;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+
+use crate::helpers::spawn_app;
+
+#[sqlx::test]
+async fn liveness_and_readiness_are_200_with_a_migrated_database(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    assert_eq!(app.get_json("/healthz").await.0, 200);
+    let (status, body) = app.get_json("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[sqlx::test(migrations = false)]
+async fn readiness_fails_until_the_schema_is_migrated(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let (status, body) = app.get_json("/readyz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body["reason"].as_str().unwrap().contains("migrations"),
+        "{body}"
+    );
+    depbadge::db::schema::migrate(&pool).await.unwrap();
+    assert_eq!(app.get_json("/readyz").await.0, 200);
+}
+
+#[sqlx::test(migrations = false)]
+async fn replicas_migrating_at_once_each_succeed(pool: PgPool) {
+    let runs: Vec<_> = (0..4)
+        .map(|_| {
+            let pool = pool.clone();
+            tokio::spawn(async move { depbadge::db::schema::migrate(&pool).await })
+        })
+        .collect();
+    for run in runs {
+        run.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        depbadge::db::schema::state(&pool).await.unwrap(),
+        depbadge::db::schema::SchemaState::Current
+    );
+}
+
+#[sqlx::test]
+async fn with_the_database_unreachable_liveness_is_200_and_the_api_answers_503(_pool: PgPool) {
+    // A port nothing listens on: bind one, then close it.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let unreachable = PgPoolOptions::new()
+        .acquire_timeout(Duration::from_millis(500))
+        .connect_lazy(&format!("postgres://nobody@127.0.0.1:{port}/nothing"))
+        .unwrap();
+    let app = spawn_app(unreachable).await;
+    assert_eq!(app.get_json("/healthz").await.0, 200);
+    let (status, body) = app.get_json("/readyz").await;
+    assert_eq!(status, 503);
+    assert!(
+        body["reason"]
+            .as_str()
+            .unwrap()
+            .starts_with("database unavailable"),
+        "{body}"
+    );
+    let response = app.get_project("github.com/a/b").await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "database_unavailable");
+}

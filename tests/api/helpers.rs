@@ -1,0 +1,115 @@
+use std::net::SocketAddr;
+
+use depbadge::config::{Config, Sources};
+use depbadge::startup::Application;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub client: reqwest::Client,
+    pub pool: PgPool,
+}
+
+/// Starts the real router on 127.0.0.1 with a random port, using `pool`'s database.
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, &[]).await
+}
+
+pub async fn spawn_app_with(pool: PgPool, extra_env: &[(&str, &str)]) -> TestApp {
+    let token_line = format!("test:{TOKEN}");
+    let mut env = vec![
+        ("DEPBADGE_LISTEN_ADDR", "127.0.0.1:0"),
+        ("DEPBADGE_API_TOKENS", token_line.as_str()),
+    ];
+    env.extend_from_slice(extra_env);
+    let config = Config::from_sources(&Sources::from_env(env).unwrap()).unwrap();
+    let app = Application::build(&config, pool.clone()).await.unwrap();
+    let address = app.local_addr().unwrap();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        address,
+        client: reqwest::Client::new(),
+        pool,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    pub async fn put_report(&self, slug: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(&format!("/v1/projects/{slug}")))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_project(&self, slug_and_query: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(&format!("/v1/projects/{slug_and_query}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap())
+    }
+
+    /// How many projects and dependencies are stored: to show that a refusal wrote nothing.
+    pub async fn row_counts(&self) -> (i64, i64) {
+        let projects: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        let dependencies: i64 = sqlx::query_scalar("SELECT count(*) FROM dependencies")
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        (projects, dependencies)
+    }
+}
+
+/// SPEC 2's example report.
+pub fn spec_example() -> Value {
+    json!({
+        "analyzed_at": "2026-11-26T08:00:00Z",
+        "dependencies": [
+            { "purl": "pkg:cargo/serde@1.0.100", "latest": "1.0.215", "scope": "runtime", "advisories": [] },
+            { "purl": "pkg:npm/lodash@4.17.20", "latest": "4.17.21", "scope": "dev",
+              "advisories": [ { "id": "GHSA-35jh-r3h4-6jhm", "severity": "high",
+                                "url": "https://github.com/advisories/GHSA-35jh-r3h4-6jhm" } ] }
+        ]
+    })
+}
+
+/// A report of `n` runtime dependencies, all at `version`, analyzed at `analyzed_at`.
+pub fn report_at(analyzed_at: &str, version: &str, n: usize) -> Value {
+    let dependencies: Vec<Value> = (0..n)
+        .map(|i| json!({ "purl": format!("pkg:cargo/crate{i}@{version}"), "latest": "5.0.0" }))
+        .collect();
+    json!({ "analyzed_at": analyzed_at, "dependencies": dependencies })
+}
+
+/// The DATABASE_URL of `pool`'s database, for starting the real binary against it.
+pub fn database_url(pool: &PgPool) -> String {
+    let base = std::env::var("DATABASE_URL").expect("DATABASE_URL is set for the tests");
+    let database = pool
+        .connect_options()
+        .get_database()
+        .expect("test pools name their database")
+        .to_owned();
+    let (server, _) = base
+        .rsplit_once('/')
+        .expect("DATABASE_URL has a database path");
+    format!("{server}/{database}")
+}

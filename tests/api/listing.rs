@@ -1,0 +1,65 @@
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::helpers::{report_at, spawn_app};
+
+#[sqlx::test]
+async fn projects_are_listed_in_pages_by_slug_with_a_status_filter(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    // 5 outdated (version 1.0.0 < latest 5.0.0) and 4 up to date.
+    for i in 0..9 {
+        let version = if i % 2 == 0 { "1.0.0" } else { "5.0.0" };
+        let response = app
+            .put_report(
+                &format!("github.com/list/p{i}"),
+                &report_at("2026-11-26T08:00:00Z", version, 2),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 201);
+    }
+
+    let mut seen = Vec::new();
+    let mut path = "/v1/projects?status=out-of-date&limit=2".to_owned();
+    loop {
+        let (status, page) = app.get_json(&path).await;
+        assert_eq!(status, 200);
+        let projects = page["projects"].as_array().unwrap();
+        assert!(projects.len() <= 2);
+        for project in projects {
+            assert_eq!(project["status"], "out-of-date");
+            assert_eq!(project["counts"]["total"], 2);
+            seen.push(project["slug"].as_str().unwrap().to_owned());
+        }
+        match &page["next_cursor"] {
+            Value::String(cursor) => {
+                path = format!("/v1/projects?status=out-of-date&limit=2&cursor={cursor}")
+            }
+            Value::Null => break,
+            other => panic!("unexpected cursor {other}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        [
+            "github.com/list/p0",
+            "github.com/list/p2",
+            "github.com/list/p4",
+            "github.com/list/p6",
+            "github.com/list/p8"
+        ]
+    );
+
+    let (_, all) = app.get_json("/v1/projects").await;
+    assert_eq!(all["projects"].as_array().unwrap().len(), 9);
+    assert_eq!(all["next_cursor"], Value::Null);
+    assert_eq!(
+        all["projects"][1],
+        json!({
+            "slug": "github.com/list/p1", "status": "up-to-date", "stale": false,
+            "counts": {"total": 2, "up_to_date": 2, "outdated": 0, "vulnerable": 0, "unknown": 0},
+            "analyzed_at": "2026-11-26T08:00:00Z", "updated_at": all["projects"][1]["updated_at"].clone()
+        })
+    );
+    let (_, none) = app.get_json("/v1/projects?status=vulnerable").await;
+    assert_eq!(none["projects"], json!([]));
+}

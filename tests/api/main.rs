@@ -1,0 +1,11 @@
+//! Black-box tests: the real router on a random port, or the real binary, against a real
+//! PostgreSQL. `#[sqlx::test]` gives each test a fresh, migrated database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod binary;
+mod concurrency;
+mod errors;
+mod health;
+mod helpers;
+mod listing;
+mod reports;
