@@ -5,7 +5,7 @@
 # DATABASE_URL for it. initdb refuses to run as root, so as root the cluster belongs to an
 # unprivileged user (postgres, created by the Debian package).
 
-PG_ROOT="${PG_ROOT:-$(pwd)/target/postgres}"
+PG_ROOT="${PG_ROOT:-$(pwd)/target/postgres}"  # callers set their own
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
