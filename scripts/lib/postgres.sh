@@ -31,7 +31,8 @@ install_postgres() {
 # Runs a command as the cluster's owner: ourselves, or the postgres user when we are root.
 as_pg_owner() {
   if [ "$(id -u)" -eq 0 ]; then
-    runuser -u "$PG_OWNER" -- "$@"
+    # From /, which the owner can always enter (the checkout may be under /root).
+    (cd / && runuser -u "$PG_OWNER" -- "$@")
   else
     "$@"
   fi
@@ -59,11 +60,18 @@ ensure_database() {
     id postgres >/dev/null 2>&1 || useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin postgres
   fi
 
-  local data="$PG_ROOT/data"
   mkdir -p "$PG_ROOT"
-  # Every directory above the cluster must be traversable by its owner.
-  chmod 755 "$PG_ROOT" 2>/dev/null || true
-  [ "$(id -u)" -eq 0 ] && chown "$PG_OWNER" "$PG_ROOT"
+  if [ "$(id -u)" -eq 0 ]; then
+    chown "$PG_OWNER" "$PG_ROOT"
+    # The postgres user must reach the cluster through every directory above it; a checkout
+    # under /root (mode 700) does not allow that, so the cluster moves to /tmp, keyed by checkout.
+    if ! runuser -u "$PG_OWNER" -- test -w "$PG_ROOT"; then
+      PG_ROOT="/tmp/depbadge-$(printf '%s' "$PG_ROOT" | md5sum | cut -c1-12)"
+      log "$PG_OWNER cannot reach the checkout; the cluster goes to $PG_ROOT"
+      mkdir -p "$PG_ROOT" && chown "$PG_OWNER" "$PG_ROOT" && chmod 700 "$PG_ROOT"
+    fi
+  fi
+  local data="$PG_ROOT/data"
 
   if [ ! -s "$data/PG_VERSION" ]; then
     log "creating a throwaway PostgreSQL cluster in $data"
