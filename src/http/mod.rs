@@ -10,8 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::response::IntoResponse;
 use axum::routing::get;
 use sqlx::PgPool;
+use tower_http::catch_panic::CatchPanicLayer;
 
 pub use error::{ApiError, ApiResult};
 pub use projects::ProjectDocument;
@@ -55,7 +57,15 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        // Read bottom-up: the access log sees every response, including a caught panic's.
+        .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(access_log::log_request))
+}
+
+/// Handlers are written not to panic (clippy denies unwrap/expect/panic outside tests); this is
+/// the net under that rule, so that a bug costs one request a JSON 500, never the process.
+fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    ApiError::Internal("a request handler panicked".into()).into_response()
 }
 
 async fn not_found() -> ApiError {
