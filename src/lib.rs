@@ -1,5 +1,7 @@
 //! depbadge: dependency-status badges served from a PostgreSQL cache of dependency reports.
 
+/// Badges: texts, colors, rendering and caching.
+pub mod badge;
 /// The command line: subcommands and their flags.
 pub mod cli;
 /// Configuration from the environment, `NAME_FILE` files and flags.

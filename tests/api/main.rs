@@ -5,6 +5,7 @@
 mod binary;
 mod concurrency;
 mod errors;
+mod fixtures;
 mod health;
 mod helpers;
 mod listing;
