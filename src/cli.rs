@@ -1,4 +1,4 @@
-//! The command line (SPEC 7): `depbadge [serve]`, `migrate`, `config`, `status SLUG`.
+//! The command line (SPEC 7): `depbadge [serve]`, `migrate`, `config`, `render`, `status SLUG`.
 //! Exit codes: 0 success, 1 failure at run time, 2 invalid configuration or usage.
 
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use crate::badge::{BadgeSpec, Style};
 use crate::config::{Config, ConfigError, Sources};
 use crate::db;
 use crate::domain::{ScopeSelection, Slug};
@@ -59,6 +60,21 @@ pub enum Command {
     Migrate,
     /// Print the effective configuration, secrets redacted.
     Config,
+    /// Print a badge SVG to stdout (no database needed).
+    Render {
+        #[arg(long, default_value = "")]
+        label: String,
+        #[arg(long)]
+        message: String,
+        /// A shields.io color name, hex (with or without #) or CSS color; default brightgreen.
+        #[arg(long)]
+        color: Option<String>,
+        #[arg(long)]
+        label_color: Option<String>,
+        /// flat, flat-square, plastic, for-the-badge or social.
+        #[arg(long, default_value = "flat", value_parser = parse_style)]
+        style: Style,
+    },
     /// Print a project's status document as JSON.
     Status {
         /// The project slug, like github.com/owner/repo.
@@ -109,7 +125,34 @@ pub fn load_config(overrides: &Overrides) -> Result<Config, ConfigError> {
     Config::from_sources(&sources)
 }
 
+fn parse_style(name: &str) -> Result<Style, String> {
+    Style::parse(name)
+        .ok_or_else(|| "use flat, flat-square, plastic, for-the-badge or social".to_owned())
+}
+
 pub async fn run(cli: Cli) -> ExitCode {
+    // Rendering needs no configuration, so that it works anywhere, even with a broken environment.
+    if let Some(Command::Render {
+        label,
+        message,
+        color,
+        label_color,
+        style,
+    }) = cli.command
+    {
+        println!(
+            "{}",
+            BadgeSpec {
+                label,
+                message,
+                color,
+                label_color,
+                style
+            }
+            .render_svg()
+        );
+        return ExitCode::SUCCESS;
+    }
     let config = match load_config(&cli.overrides) {
         Ok(config) => config,
         Err(error) => {
@@ -125,6 +168,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             Ok(())
         }
         Command::Status { slug, scope } => status(config, &slug, &scope).await,
+        Command::Render { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,14 +3,17 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 
+use crate::badge::BadgeCache;
 use crate::config::Config;
 use crate::http::{self, AppState};
+use crate::ops;
 use crate::ops::readiness::Readiness;
 
 /// A request waits at most this long for a connection, so that an unreachable database gives a
@@ -39,14 +42,20 @@ impl Application {
     /// Binds the listener; the database is not contacted.
     pub async fn build(config: &Config, pool: PgPool) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.listen_addr).await?;
+        let badges = Arc::new(BadgeCache::new(config.cache_max_bytes, config.cache_ttl));
         Ok(Self {
             listener,
-            state: AppState::new(config, pool, Readiness::default()),
+            state: AppState::new(config, pool, Readiness::default(), badges),
         })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The badge cache, for the task that invalidates it on NOTIFY.
+    pub fn badge_cache(&self) -> Arc<BadgeCache> {
+        self.state.badges.clone()
     }
 
     pub fn readiness(&self) -> Readiness {
@@ -58,9 +67,15 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let invalidation = tokio::spawn(ops::invalidation::listen(
+            self.state.pool.clone(),
+            self.state.badges.clone(),
+        ));
         let router = http::router(self.state);
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        invalidation.abort();
+        served
     }
 }

@@ -1,8 +1,13 @@
 //! Badges: texts and colors for a status, shields.io-identical rendering, the static badge
 //! grammar, and the in-process cache.
 
+pub mod cache;
 pub mod color;
 pub mod render;
+pub mod static_badge;
+pub mod status;
 pub mod text;
 
+pub use cache::{BadgeCache, Lookup};
 pub use render::{BadgeSpec, RenderedBadge, Style};
+pub use status::Face;

@@ -74,6 +74,19 @@ pub struct RenderedBadge {
     pub etag: String,
 }
 
+/// A strong entity tag for `body`: the first 128 bits of its SHA-256, quoted.
+pub fn etag_of(body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
+    format!(
+        "\"{}\"",
+        digest
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    )
+}
+
 impl BadgeSpec {
     pub fn render(&self) -> RenderedBadge {
         let svg = self.render_svg();

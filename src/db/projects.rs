@@ -6,7 +6,9 @@ use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Row};
 
 use super::REPORT_CHANNEL;
-use crate::domain::{Counts, Dependency, Report, ScopeSelection, Slug, Status, Summary};
+use crate::domain::{
+    Counts, Dependency, Report, ScopeSelection, ScopeStatus, Slug, Status, Summary,
+};
 
 /// What is stored about a project besides its dependencies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,13 +39,11 @@ pub struct StoredProject {
     pub dependencies: Vec<Dependency>,
 }
 
-/// A project's status for one scope: what a badge or a listing shows.
+/// A project's status for one scope, with its slug: a row of a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusRow {
     pub slug: Slug,
-    pub summary: Summary,
-    pub analyzed_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    pub status: ScopeStatus,
 }
 
 /// Replaces the project's report with `report`, atomically.
@@ -278,21 +278,20 @@ pub async fn find(
 }
 
 /// The status of one project for one scope: a single primary-key lookup (the badge read).
-pub async fn find_status(
+pub async fn find_scope_status(
     executor: impl PgExecutor<'_>,
     slug: &Slug,
     selection: ScopeSelection,
-) -> Result<Option<StatusRow>, sqlx::Error> {
+) -> Result<Option<ScopeStatus>, sqlx::Error> {
     sqlx::query(
-        "SELECT s.slug, p.display_slug, s.status, s.total, s.up_to_date, s.outdated, s.vulnerable, s.unknown, s.analyzed_at, s.updated_at
-         FROM project_statuses s JOIN projects p ON p.slug = s.slug
-         WHERE s.slug = $1 AND s.scope = $2",
+        "SELECT status, total, up_to_date, outdated, vulnerable, unknown, analyzed_at, updated_at
+         FROM project_statuses WHERE slug = $1 AND scope = $2",
     )
     .bind(slug.key())
     .bind(selection.as_str())
     .fetch_optional(executor)
     .await?
-    .map(|row| status_from_row(&row))
+    .map(|row| scope_status_from_row(&row))
     .transpose()
 }
 
@@ -326,6 +325,12 @@ pub async fn list(
 fn status_from_row(row: &sqlx::postgres::PgRow) -> Result<StatusRow, sqlx::Error> {
     Ok(StatusRow {
         slug: Slug::from_stored(row.try_get("slug")?, row.try_get("display_slug")?),
+        status: scope_status_from_row(row)?,
+    })
+}
+
+fn scope_status_from_row(row: &sqlx::postgres::PgRow) -> Result<ScopeStatus, sqlx::Error> {
+    Ok(ScopeStatus {
         summary: summary_from_row(row)?,
         analyzed_at: row.try_get("analyzed_at")?,
         updated_at: row.try_get("updated_at")?,

@@ -9,4 +9,4 @@ pub mod version;
 
 pub use report::{Advisory, Dependency, Report, ReportError, ReportInput, Scope, Severity};
 pub use slug::{Slug, SlugError};
-pub use status::{Counts, Freshness, ScopeSelection, Status, Summary, is_stale};
+pub use status::{Counts, Freshness, ScopeSelection, ScopeStatus, Status, Summary, is_stale};

@@ -91,7 +91,7 @@ impl Status {
 }
 
 /// Which dependencies a badge or status counts (`?scope=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum ScopeSelection {
     /// Everything that is not a dev dependency: runtime, build and optional.
     #[default]
@@ -186,6 +186,15 @@ impl Summary {
         };
         Self { status, counts }
     }
+}
+
+/// A project's status for one scope with the report's times: everything a badge needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeStatus {
+    pub summary: Summary,
+    pub analyzed_at: DateTime<Utc>,
+    /// When the report was written: the badge's Last-Modified.
+    pub updated_at: DateTime<Utc>,
 }
 
 /// SPEC 3.2: a report older than `stale_after` is shown grey; `None` disables the rule.

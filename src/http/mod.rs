@@ -1,6 +1,7 @@
 //! The HTTP interface: every route and the layer stack in [`router`], one file per resource.
 
 mod access_log;
+mod badges;
 mod error;
 mod extract;
 mod health;
@@ -18,6 +19,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub use error::{ApiError, ApiResult};
 pub use projects::ProjectDocument;
 
+use crate::badge::BadgeCache;
 use crate::config::{ApiTokens, Config};
 use crate::ops::readiness::Readiness;
 
@@ -29,16 +31,25 @@ pub struct AppState {
     pub api_tokens: Arc<ApiTokens>,
     pub max_report_bytes: usize,
     pub stale_after: Option<Duration>,
+    pub badge_max_age: Duration,
+    pub badges: Arc<BadgeCache>,
 }
 
 impl AppState {
-    pub fn new(config: &Config, pool: PgPool, readiness: Readiness) -> Self {
+    pub fn new(
+        config: &Config,
+        pool: PgPool,
+        readiness: Readiness,
+        badges: Arc<BadgeCache>,
+    ) -> Self {
         Self {
             pool,
             readiness,
             api_tokens: Arc::new(config.api_tokens.clone()),
             max_report_bytes: config.max_report_bytes,
             stale_after: config.stale_after,
+            badge_max_age: config.badge_max_age,
+            badges,
         }
     }
 }
@@ -47,6 +58,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/badges/{*path}", get(badges::project))
+        .route("/badge/{*spec}", get(badges::fixed))
         .route("/v1/projects", get(projects::list))
         .route(
             "/v1/projects/{*slug}",

@@ -65,6 +65,10 @@ pub async fn put(
     let now = Utc::now();
     let report = Report::from_input(input, now)?;
     let outcome = projects::write_report(&state.pool, &slug, &report, now).await?;
+    if matches!(outcome, WriteOutcome::Created(_) | WriteOutcome::Updated(_)) {
+        // Other replicas hear of it through NOTIFY; this one must not wait for that.
+        state.badges.invalidate(slug.key());
+    }
     let (status, changed, meta) = match outcome {
         WriteOutcome::Created(meta) => (StatusCode::CREATED, true, meta),
         WriteOutcome::Updated(meta) => (StatusCode::OK, true, meta),
@@ -114,6 +118,7 @@ pub async fn delete(
     SlugPath(slug): SlugPath,
 ) -> ApiResult<StatusCode> {
     if projects::delete(&state.pool, &slug).await? {
+        state.badges.invalidate(slug.key());
         tracing::info!(writer, slug = %slug.key(), "project deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
@@ -177,11 +182,11 @@ pub async fn list(State(state): State<AppState>, query: QueryParams) -> ApiResul
         .into_iter()
         .map(|row| ProjectSummary {
             slug: row.slug.display().to_owned(),
-            status: row.summary.status,
-            stale: is_stale(row.analyzed_at, now, state.stale_after),
-            counts: row.summary.counts,
-            analyzed_at: row.analyzed_at,
-            updated_at: row.updated_at,
+            status: row.status.summary.status,
+            stale: is_stale(row.status.analyzed_at, now, state.stale_after),
+            counts: row.status.summary.counts,
+            analyzed_at: row.status.analyzed_at,
+            updated_at: row.status.updated_at,
         })
         .collect();
     Ok(Json(ProjectPage {

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{TOKEN, spawn_app, spawn_app_with, spec_example};
+use crate::helpers::{TOKEN, raw_get, spawn_app, spawn_app_with, spec_example};
 
 /// One bad request: what is sent and the JSON error expected.
 struct Case {
@@ -62,8 +62,8 @@ fn cases() -> Vec<Case> {
             ..case("", json!({}), "", "")
         },
         Case {
-            name: "dotdot slug",
-            slug: "github.com/a/%2E%2E",
+            name: "slug with a space",
+            slug: "github.com/a%20b",
             status: 400,
             code: "invalid_slug",
             field: Some("slug"),

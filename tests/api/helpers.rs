@@ -113,3 +113,20 @@ pub fn database_url(pool: &PgPool) -> String {
         .expect("DATABASE_URL has a database path");
     format!("{server}/{database}")
 }
+
+/// Sends `GET path` exactly as written: HTTP clients normalize `..` segments (even encoded ones)
+/// away before sending, and a test of how the server treats them must get them through.
+pub async fn raw_get(address: SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}

@@ -2,6 +2,7 @@
 //! PostgreSQL. `#[sqlx::test]` gives each test a fresh, migrated database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod badges;
 mod binary;
 mod concurrency;
 mod errors;

@@ -1,0 +1,254 @@
+//! The in-process badge cache (SPEC 3.3).
+//!
+//! Two parts, both bounded by bytes:
+//! - statuses, by (slug, scope): the one database row a badge needs. Fresh for the TTL from when it
+//!   was read (never extended by reads), dropped exactly when a NOTIFY names the slug, and all made
+//!   stale when the notification connection comes back (writes may have been missed meanwhile).
+//!   A stale entry is not served while the database answers, but it is the last known badge when
+//!   it does not (stale-if-error).
+//! - rendered SVGs, by what they show (texts, colors, style): content-addressed, so they never need
+//!   invalidating and thousands of projects showing "dependencies | up to date" share one entry.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use moka::sync::Cache;
+
+use super::render::{BadgeSpec, RenderedBadge};
+use crate::domain::{ScopeSelection, ScopeStatus};
+
+#[derive(Debug, Clone)]
+struct Entry {
+    /// `None`: the database has no report for the project (cached too, so that badges of unknown
+    /// projects do not each cost a query).
+    status: Option<ScopeStatus>,
+    /// `None` for an entry that was stale when stored (an invalidation raced with its read).
+    fresh_until: Option<Instant>,
+    epoch: u64,
+}
+
+/// What the status cache holds for a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Fresh(Option<ScopeStatus>),
+    /// Past its TTL or flushed: re-read it, but it is the last known value if that fails.
+    Stale(Option<ScopeStatus>),
+    Missing,
+}
+
+/// Taken before a database read and given back with its result, so that a NOTIFY that arrives
+/// between the two cannot leave the older value cached as fresh.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadTicket(u64);
+
+type StatusKey = (Arc<str>, ScopeSelection);
+
+pub struct BadgeCache {
+    statuses: Cache<StatusKey, Entry>,
+    rendered: Cache<BadgeSpec, Arc<RenderedBadge>>,
+    ttl: Duration,
+    /// Bumped when the notification connection (re)starts: every older entry is stale.
+    epoch: AtomicU64,
+    /// Bumped on every invalidation.
+    invalidations: AtomicU64,
+}
+
+const STATUS_ENTRY_OVERHEAD: u32 = 128;
+
+impl BadgeCache {
+    /// `max_bytes` is shared: half for statuses, half for rendered SVGs.
+    pub fn new(max_bytes: u64, ttl: Duration) -> Self {
+        let half = (max_bytes / 2).max(1);
+        Self {
+            statuses: Cache::builder()
+                .max_capacity(half)
+                .weigher(|key: &StatusKey, _: &Entry| {
+                    u32::try_from(key.0.len())
+                        .unwrap_or(u32::MAX)
+                        .saturating_add(STATUS_ENTRY_OVERHEAD)
+                })
+                .build(),
+            rendered: Cache::builder()
+                .max_capacity(half)
+                .weigher(|spec: &BadgeSpec, badge: &Arc<RenderedBadge>| {
+                    let bytes = badge.svg.len()
+                        + badge.etag.len()
+                        + spec.label.len()
+                        + spec.message.len()
+                        + 64;
+                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                })
+                .build(),
+            ttl,
+            epoch: AtomicU64::new(0),
+            invalidations: AtomicU64::new(0),
+        }
+    }
+
+    pub fn status(&self, slug_key: &str, scope: ScopeSelection) -> Lookup {
+        match self.statuses.get(&(Arc::from(slug_key), scope)) {
+            None => Lookup::Missing,
+            Some(entry) => {
+                let fresh = entry.epoch == self.epoch.load(Ordering::SeqCst)
+                    && entry
+                        .fresh_until
+                        .is_some_and(|until| Instant::now() < until);
+                if fresh {
+                    Lookup::Fresh(entry.status)
+                } else {
+                    Lookup::Stale(entry.status)
+                }
+            }
+        }
+    }
+
+    pub fn ticket(&self) -> ReadTicket {
+        ReadTicket(self.invalidations.load(Ordering::SeqCst))
+    }
+
+    pub fn store_status(
+        &self,
+        slug_key: &str,
+        scope: ScopeSelection,
+        status: Option<ScopeStatus>,
+        ticket: ReadTicket,
+    ) {
+        let raced = self.invalidations.load(Ordering::SeqCst) != ticket.0;
+        let entry = Entry {
+            status,
+            fresh_until: (!raced).then(|| Instant::now() + self.ttl),
+            epoch: self.epoch.load(Ordering::SeqCst),
+        };
+        self.statuses.insert((Arc::from(slug_key), scope), entry);
+    }
+
+    /// A report for `slug_key` was written or deleted.
+    pub fn invalidate(&self, slug_key: &str) {
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
+        let slug: Arc<str> = Arc::from(slug_key);
+        for scope in ScopeSelection::ALL {
+            self.statuses.invalidate(&(slug.clone(), scope));
+        }
+    }
+
+    /// Notifications may have been missed: nothing cached is fresh any more.
+    pub fn flush(&self) {
+        self.invalidations.fetch_add(1, Ordering::SeqCst);
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The rendered badge for `spec`, rendering it on a miss.
+    pub fn rendered(&self, spec: &BadgeSpec) -> Arc<RenderedBadge> {
+        if let Some(badge) = self.rendered.get(spec) {
+            return badge;
+        }
+        let badge = Arc::new(spec.render());
+        self.rendered.insert(spec.clone(), badge.clone());
+        badge
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+    use crate::domain::{Counts, Status, Summary};
+
+    fn status() -> Option<ScopeStatus> {
+        let at = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap();
+        Some(ScopeStatus {
+            summary: Summary {
+                status: Status::UpToDate,
+                counts: Counts::default(),
+            },
+            analyzed_at: at,
+            updated_at: at,
+        })
+    }
+
+    #[test]
+    fn an_entry_is_fresh_until_its_ttl_then_stale_but_kept() {
+        let cache = BadgeCache::new(1 << 20, Duration::from_millis(50));
+        assert_eq!(
+            cache.status("a.io/b", ScopeSelection::Runtime),
+            Lookup::Missing
+        );
+        cache.store_status("a.io/b", ScopeSelection::Runtime, status(), cache.ticket());
+        assert_eq!(
+            cache.status("a.io/b", ScopeSelection::Runtime),
+            Lookup::Fresh(status())
+        );
+        assert_eq!(cache.status("a.io/b", ScopeSelection::Dev), Lookup::Missing);
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(
+            cache.status("a.io/b", ScopeSelection::Runtime),
+            Lookup::Stale(status())
+        );
+    }
+
+    #[test]
+    fn invalidation_drops_every_scope_of_the_slug_only() {
+        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        for scope in ScopeSelection::ALL {
+            cache.store_status("a.io/b", scope, status(), cache.ticket());
+        }
+        cache.store_status("a.io/c", ScopeSelection::Runtime, None, cache.ticket());
+        cache.invalidate("a.io/b");
+        for scope in ScopeSelection::ALL {
+            assert_eq!(cache.status("a.io/b", scope), Lookup::Missing);
+        }
+        assert_eq!(
+            cache.status("a.io/c", ScopeSelection::Runtime),
+            Lookup::Fresh(None)
+        );
+    }
+
+    #[test]
+    fn a_read_that_raced_an_invalidation_is_stored_stale() {
+        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        let ticket = cache.ticket();
+        cache.invalidate("a.io/b");
+        cache.store_status("a.io/b", ScopeSelection::Runtime, status(), ticket);
+        assert_eq!(
+            cache.status("a.io/b", ScopeSelection::Runtime),
+            Lookup::Stale(status())
+        );
+    }
+
+    #[test]
+    fn a_flush_makes_everything_stale_but_keeps_it_for_errors() {
+        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        cache.store_status("a.io/b", ScopeSelection::Runtime, status(), cache.ticket());
+        cache.flush();
+        assert_eq!(
+            cache.status("a.io/b", ScopeSelection::Runtime),
+            Lookup::Stale(status())
+        );
+        cache.store_status("a.io/b", ScopeSelection::Runtime, status(), cache.ticket());
+        assert_eq!(
+            cache.status("a.io/b", ScopeSelection::Runtime),
+            Lookup::Fresh(status())
+        );
+    }
+
+    #[test]
+    fn the_cache_is_bounded_by_bytes() {
+        let cache = BadgeCache::new(64 * 1024, Duration::from_secs(60));
+        for i in 0..10_000 {
+            cache.store_status(
+                &format!("a.io/project-{i}"),
+                ScopeSelection::Runtime,
+                status(),
+                cache.ticket(),
+            );
+        }
+        cache.statuses.run_pending_tasks();
+        assert!(
+            cache.statuses.weighted_size() <= 32 * 1024,
+            "{}",
+            cache.statuses.weighted_size()
+        );
+    }
+}

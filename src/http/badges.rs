@@ -1,0 +1,359 @@
+//! Badge routes (SPEC 3): every answer is 200 (or 304) with an image, whatever went wrong,
+//! because image proxies such as GitHub's camo show nothing for other statuses.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::QueryParams;
+use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
+use crate::badge::{BadgeSpec, Face, Lookup, Style, color, static_badge};
+use crate::db;
+use crate::domain::{ScopeSelection, ScopeStatus, Slug, Status, is_stale};
+
+/// Image proxies give up after a few seconds: a badge read waits at most this for the database
+/// before answering from what this replica knows.
+const DATABASE_BUDGET: Duration = Duration::from_secs(1);
+/// How long proxies may keep badges that may change soon: unknown projects, invalid URLs, and
+/// last-known badges served while the database is down.
+const SHORT_MAX_AGE: u64 = 60;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Svg,
+    Json,
+}
+
+/// The query options of SPEC 3.1. An invalid style, scope or compact flag makes the badge
+/// `invalid`; an invalid color falls back to the default.
+#[derive(Default)]
+struct Options {
+    style: Style,
+    label: Option<String>,
+    compact: bool,
+    scope: ScopeSelection,
+    color: Option<String>,
+    label_color: Option<String>,
+}
+
+impl Options {
+    fn parse(query: &QueryParams) -> Result<Self, ()> {
+        let style = query
+            .get("style")
+            .map_or(Ok(Style::default()), |s| Style::parse(s).ok_or(()))?;
+        let compact = match query.get("compact") {
+            None | Some("false" | "0") => false,
+            Some("true" | "1" | "") => true,
+            Some(_) => return Err(()),
+        };
+        let scope = query
+            .get("scope")
+            .map_or(Ok(ScopeSelection::default()), |s| {
+                ScopeSelection::parse(s).ok_or(())
+            })?;
+        let valid_color = |name: &str| {
+            query
+                .get(name)
+                .filter(|c| color::is_valid(c))
+                .map(str::to_owned)
+        };
+        Ok(Self {
+            style,
+            label: query.get("label").map(str::to_owned),
+            compact,
+            scope,
+            color: valid_color("color"),
+            label_color: valid_color("labelColor"),
+        })
+    }
+
+    fn label(&self) -> String {
+        self.label.clone().unwrap_or_else(|| {
+            if self.compact {
+                COMPACT_LABEL
+            } else {
+                DEFAULT_LABEL
+            }
+            .to_owned()
+        })
+    }
+
+    fn spec(&self, face: &Face) -> BadgeSpec {
+        BadgeSpec {
+            label: self.label(),
+            message: face.message.clone(),
+            color: Some(self.color.clone().unwrap_or_else(|| face.color.to_owned())),
+            label_color: self.label_color.clone(),
+            style: self.style,
+        }
+    }
+}
+
+
+/// How a badge may be cached downstream.
+enum Freshness {
+    MaxAge(u64),
+    NoCache,
+}
+
+struct Answer {
+    spec: BadgeSpec,
+    last_modified: Option<DateTime<Utc>>,
+    freshness: Freshness,
+    is_error: bool,
+}
+
+/// `GET /badges/{slug}.svg` and `GET /badges/{slug}.json`.
+pub async fn project(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<QueryParams, ApiError>,
+    headers: HeaderMap,
+) -> Response {
+    let path = path.map(|Path(p)| p).unwrap_or_default();
+    let (slug, format) = match path.strip_suffix(".json") {
+        Some(slug) => (slug, Format::Json),
+        None => (path.strip_suffix(".svg").unwrap_or(""), Format::Svg),
+    };
+    let options = query.ok().as_ref().map(Options::parse);
+    let answer = match (Slug::parse(slug), options) {
+        (Ok(slug), Some(Ok(options))) => status_answer(&state, &slug, options).await,
+        (_, options) => invalid(options.and_then(Result::ok).unwrap_or_default()),
+    };
+    respond(&state, format, answer, &headers)
+}
+
+/// `GET /badge/{label}-{message}-{color}.svg`: shields.io's static badge.
+pub async fn fixed(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    query: Result<QueryParams, ApiError>,
+    headers: HeaderMap,
+) -> Response {
+    let path = path.map(|Path(p)| p).unwrap_or_default();
+    let parsed = path.strip_suffix(".svg").and_then(static_badge::parse);
+    let options = query.ok().as_ref().map(Options::parse);
+    let answer = match (parsed, options) {
+        (Some(mut spec), Some(Ok(options))) => {
+            spec.style = options.style;
+            if let Some(label) = options.label {
+                spec.label = label;
+            }
+            if options.color.is_some() {
+                spec.color = options.color;
+            }
+            spec.label_color = options.label_color;
+            Answer {
+                spec,
+                last_modified: None,
+                freshness: Freshness::MaxAge(state.badge_max_age.as_secs()),
+                is_error: false,
+            }
+        }
+        (_, options) => invalid(options.and_then(Result::ok).unwrap_or_default()),
+    };
+    respond(&state, Format::Svg, answer, &headers)
+}
+
+fn invalid(options: Options) -> Answer {
+    Answer {
+        spec: options.spec(&Face::invalid()),
+        last_modified: None,
+        freshness: Freshness::MaxAge(SHORT_MAX_AGE),
+        is_error: true,
+    }
+}
+
+async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answer {
+    let (status, served_stale) = match scope_status(state, slug, options.scope).await {
+        Ok(found) => found,
+        Err(()) => {
+            return Answer {
+                spec: options.spec(&Face::unavailable()),
+                last_modified: None,
+                freshness: Freshness::NoCache,
+                is_error: true,
+            };
+        }
+    };
+    let Some(status) = status else {
+        return Answer {
+            spec: options.spec(&Face::no_report()),
+            last_modified: None,
+            freshness: Freshness::MaxAge(SHORT_MAX_AGE),
+            is_error: false,
+        };
+    };
+    let stale = is_stale(status.analyzed_at, Utc::now(), state.stale_after);
+    let max_age = if served_stale || status.summary.status == Status::Unknown {
+        SHORT_MAX_AGE
+    } else {
+        state.badge_max_age.as_secs()
+    };
+    Answer {
+        spec: options.spec(&Face::of(&status.summary, stale)),
+        last_modified: Some(last_modified(
+            status.updated_at,
+            status.analyzed_at,
+            state.stale_after,
+        )),
+        freshness: Freshness::MaxAge(max_age),
+        is_error: false,
+    }
+}
+
+/// The project's status from the cache, else from the database; when the database fails, the
+/// last known status if this replica has one (the `bool` says so), else `Err`.
+async fn scope_status(
+    state: &AppState,
+    slug: &Slug,
+    scope: ScopeSelection,
+) -> Result<(Option<ScopeStatus>, bool), ()> {
+    let cached = state.badges.status(slug.key(), scope);
+    if let Lookup::Fresh(status) = cached {
+        metrics::counter!("depbadge_badge_cache_requests_total", "result" => "hit").increment(1);
+        return Ok((status, false));
+    }
+    let ticket = state.badges.ticket();
+    let read = tokio::time::timeout(
+        DATABASE_BUDGET,
+        db::projects::find_scope_status(&state.pool, slug, scope),
+    )
+    .await;
+    match read {
+        Ok(Ok(status)) => {
+            state.badges.store_status(slug.key(), scope, status, ticket);
+            metrics::counter!("depbadge_badge_cache_requests_total", "result" => "miss")
+                .increment(1);
+            Ok((status, false))
+        }
+        failure => {
+            let error = match failure {
+                Ok(Err(e)) => e.to_string(),
+                _ => format!("no answer within {DATABASE_BUDGET:?}"),
+            };
+            match cached {
+                Lookup::Stale(status) => {
+                    tracing::warn!(%error, "database read failed; serving the last known badge");
+                    metrics::counter!("depbadge_badge_cache_requests_total", "result" => "stale")
+                        .increment(1);
+                    Ok((status, true))
+                }
+                _ => {
+                    tracing::warn!(%error, "database read failed and no badge is cached; serving `unavailable`");
+                    Err(())
+                }
+            }
+        }
+    }
+}
+
+fn respond(state: &AppState, format: Format, answer: Answer, request: &HeaderMap) -> Response {
+    let (body, etag, content_type): (Arc<str>, String, &'static str) = match format {
+        Format::Svg => {
+            let rendered = state.badges.rendered(&answer.spec);
+            (
+                Arc::from(rendered.svg.as_str()),
+                rendered.etag.clone(),
+                "image/svg+xml;charset=utf-8",
+            )
+        }
+        Format::Json => {
+            let body = endpoint_json(&answer);
+            let etag = crate::badge::render::etag_of(&body);
+            (Arc::from(body.as_str()), etag, "application/json")
+        }
+    };
+    let mut headers = HeaderMap::new();
+    insert(&mut headers, header::CONTENT_TYPE, content_type);
+    insert(&mut headers, header::ETAG, &etag);
+    insert(
+        &mut headers,
+        header::CACHE_CONTROL,
+        &match answer.freshness {
+            Freshness::MaxAge(seconds) => format!("max-age={seconds}, s-maxage={seconds}"),
+            Freshness::NoCache => "no-cache".to_owned(),
+        },
+    );
+    if let Some(modified) = answer.last_modified {
+        insert(&mut headers, header::LAST_MODIFIED, &httpdate(modified));
+    }
+    insert(&mut headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
+    insert(
+        &mut headers,
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        "cross-origin",
+    );
+    insert(
+        &mut headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'",
+    );
+    insert(&mut headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    if not_modified(request, &etag, answer.last_modified) {
+        headers.remove(header::CONTENT_TYPE);
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    (StatusCode::OK, headers, body.to_string()).into_response()
+}
+
+/// The shields.io endpoint schema, so that `img.shields.io/endpoint?url=...` can use this badge.
+fn endpoint_json(answer: &Answer) -> String {
+    let spec = &answer.spec;
+    let mut body = json!({
+        "schemaVersion": 1,
+        "label": crate::badge::text::clean(&spec.label),
+        "message": crate::badge::text::clean(&spec.message),
+        "color": spec.color.clone().unwrap_or_else(|| "lightgrey".to_owned()),
+    });
+    if let Some(label_color) = &spec.label_color {
+        body["labelColor"] = json!(label_color);
+    }
+    if spec.style != Style::default() {
+        body["style"] = json!(spec.style.as_str());
+    }
+    if answer.is_error {
+        body["isError"] = json!(true);
+    }
+    body.to_string()
+}
+
+/// RFC 9110: `If-None-Match` decides when present (weak comparison); else `If-Modified-Since`.
+fn not_modified(request: &HeaderMap, etag: &str, last_modified: Option<DateTime<Utc>>) -> bool {
+    if let Some(candidates) = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+    {
+        return candidates
+            .split(',')
+            .map(|c| c.trim().trim_start_matches("W/"))
+            .any(|c| c == "*" || c == etag);
+    }
+    let since = request
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| DateTime::parse_from_rfc2822(v).ok());
+    match (since, last_modified) {
+        // HTTP dates have whole seconds.
+        (Some(since), Some(modified)) => modified.timestamp() <= since.timestamp(),
+        _ => false,
+    }
+}
+
+fn httpdate(at: DateTime<Utc>) -> String {
+    at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+}
+
+fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        headers.insert(name, value);
+    }
+}

@@ -1,0 +1,54 @@
+//! Keeps every replica's badge cache honest: LISTEN on the report channel and drop a project's
+//! cached status when a write anywhere NOTIFYs its slug. While not listening (connection lost),
+//! writes may go unheard, so the cache is flushed each time listening (re)starts; meanwhile the
+//! cache TTL bounds staleness.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::PgPool;
+use sqlx::postgres::PgListener;
+
+use crate::badge::BadgeCache;
+use crate::db::REPORT_CHANNEL;
+
+const FIRST_RETRY: Duration = Duration::from_millis(250);
+const MAX_RETRY: Duration = Duration::from_secs(10);
+
+/// Runs until the task is aborted.
+pub async fn listen(pool: PgPool, cache: Arc<BadgeCache>) {
+    let mut delay = FIRST_RETRY;
+    loop {
+        match listen_once(&pool, &cache).await {
+            Ok(()) => delay = FIRST_RETRY,
+            Err(error) => {
+                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "not listening for report notifications");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(MAX_RETRY);
+            }
+        }
+    }
+}
+
+/// Listens until the connection fails; `Ok` when it was lost after listening worked.
+async fn listen_once(pool: &PgPool, cache: &BadgeCache) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(REPORT_CHANNEL).await?;
+    cache.flush();
+    tracing::info!(
+        channel = REPORT_CHANNEL,
+        "listening for report notifications; badge cache flushed"
+    );
+    loop {
+        match listener.try_recv().await? {
+            Some(notification) => cache.invalidate(notification.payload()),
+            None => {
+                // The connection dropped (and will be re-established on the next call):
+                // notifications sent meanwhile are lost.
+                cache.flush();
+                tracing::warn!("report notification connection lost; badge cache flushed");
+                return Ok(());
+            }
+        }
+    }
+}

@@ -1,0 +1,511 @@
+use std::time::{Duration, Instant};
+
+use depbadge::badge::{BadgeSpec, Style};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use crate::helpers::{TestApp, raw_get, report_at, spawn_app, spec_example};
+
+/// A badge as fetched: status, headers and the SVG's accessible text and colors.
+struct Badge {
+    status: u16,
+    headers: reqwest::header::HeaderMap,
+    body: String,
+}
+
+impl Badge {
+    fn aria_label(&self) -> String {
+        let document = roxmltree::Document::parse(&self.body)
+            .unwrap_or_else(|e| panic!("not XML ({e}): {}", self.body));
+        document
+            .root_element()
+            .attribute("aria-label")
+            .unwrap()
+            .to_owned()
+    }
+
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().unwrap())
+            .unwrap_or_else(|| panic!("no {name} header"))
+    }
+
+    /// The message's background color: the second `<rect>`'s fill in the flat style.
+    fn message_fill(&self) -> String {
+        let document = roxmltree::Document::parse(&self.body).unwrap();
+        let fills: Vec<_> = document
+            .descendants()
+            .filter(|n| n.has_tag_name("rect"))
+            .filter_map(|n| n.attribute("fill"))
+            .collect();
+        fills[1].to_owned()
+    }
+
+    fn assert_is_an_image(&self) {
+        assert_eq!(self.status, 200);
+        assert_eq!(self.header("content-type"), "image/svg+xml;charset=utf-8");
+        assert!(self.body.starts_with("<svg "), "{}", self.body);
+    }
+}
+
+async fn badge(app: &TestApp, path: &str) -> Badge {
+    fetch(app, path, &[]).await
+}
+
+async fn fetch(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Badge {
+    let mut request = app.client.get(app.url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    Badge {
+        status,
+        headers,
+        body: response.text().await.unwrap(),
+    }
+}
+
+#[sqlx::test]
+async fn each_status_has_its_message_and_color(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let reports = [
+        (
+            "fresh",
+            report_at("2026-11-26T08:00:00Z", "5.0.0", 12),
+            "up to date",
+            "#4b0",
+        ),
+        (
+            "outdated",
+            json!({"analyzed_at": "2026-11-26T08:00:00Z", "dependencies": (0..12).map(|i| json!({"purl": format!("pkg:cargo/c{i}@{}", if i < 3 { "1.0.0" } else { "5.0.0" }), "latest": "5.0.0"})).collect::<Vec<_>>()}),
+            "3 of 12 outdated",
+            "#d8b800",
+        ),
+        (
+            "insecure",
+            spec_example_all_runtime(),
+            "1 insecure",
+            "#dd4343",
+        ),
+        ("empty", json!({"dependencies": []}), "none", "#4b0"),
+        (
+            "unknowable",
+            json!({"dependencies": [{"purl": "pkg:cargo/a@1.0.0"}]}),
+            "unknown",
+            "#939393",
+        ),
+        (
+            "stale",
+            report_at("2020-01-01T00:00:00Z", "5.0.0", 1),
+            "up to date",
+            "#939393",
+        ),
+    ];
+    for (name, report, message, fill) in reports {
+        assert!(
+            app.put_report(&format!("github.com/badges/{name}"), &report)
+                .await
+                .status()
+                .is_success()
+        );
+        let badge = badge(&app, &format!("/badges/github.com/badges/{name}.svg")).await;
+        badge.assert_is_an_image();
+        assert_eq!(
+            badge.aria_label(),
+            format!("dependencies: {message}"),
+            "{name}"
+        );
+        assert_eq!(badge.message_fill(), fill, "{name}");
+    }
+    let badge = badge(&app, "/badges/github.com/badges/nobody-reported-this.svg").await;
+    badge.assert_is_an_image();
+    assert_eq!(badge.aria_label(), "dependencies: unknown");
+    assert_eq!(badge.message_fill(), "#939393");
+    assert_eq!(badge.header("cache-control"), "max-age=60, s-maxage=60");
+}
+
+fn spec_example_all_runtime() -> Value {
+    let mut report = spec_example();
+    report["dependencies"][1]["scope"] = json!("runtime");
+    report
+}
+
+#[sqlx::test]
+async fn badge_headers_follow_the_spec(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.put_report("github.com/a/b", &spec_example()).await;
+    let badge = badge(&app, "/badges/github.com/a/b.svg").await;
+    badge.assert_is_an_image();
+    assert_eq!(badge.header("cache-control"), "max-age=300, s-maxage=300");
+    assert_eq!(badge.header("access-control-allow-origin"), "*");
+    assert_eq!(badge.header("cross-origin-resource-policy"), "cross-origin");
+    assert_eq!(
+        badge.header("content-security-policy"),
+        "default-src 'none'; style-src 'unsafe-inline'"
+    );
+    let etag = badge.header("etag");
+    assert!(
+        etag.starts_with('"') && etag.ends_with('"') && !etag.starts_with("W/"),
+        "strong ETag: {etag}"
+    );
+    let (_, document) = app.get_json("/v1/projects/github.com/a/b").await;
+    let updated_at: chrono::DateTime<chrono::Utc> =
+        document["updated_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        badge.header("last-modified"),
+        updated_at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
+    );
+}
+
+#[sqlx::test]
+async fn conditional_requests_get_304_without_a_body(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.put_report("github.com/a/b", &spec_example()).await;
+    let first = badge(&app, "/badges/github.com/a/b.svg").await;
+    let etag = first.header("etag").to_owned();
+    let last_modified = first.header("last-modified").to_owned();
+
+    for headers in [
+        vec![("if-none-match", etag.as_str())],
+        vec![("if-none-match", "\"other\", W/".to_owned().leak())],
+        vec![("if-modified-since", last_modified.as_str())],
+    ] {
+        let again = fetch(&app, "/badges/github.com/a/b.svg", &headers).await;
+        if headers[0].1.contains("other") && !headers[0].1.contains(&etag) {
+            assert_eq!(again.status, 200, "a different ETag gets the badge");
+            continue;
+        }
+        assert_eq!(again.status, 304, "{headers:?}");
+        assert!(again.body.is_empty());
+        assert_eq!(again.header("etag"), etag);
+    }
+    let weak = format!("W/{etag}");
+    assert_eq!(
+        fetch(
+            &app,
+            "/badges/github.com/a/b.svg",
+            &[("if-none-match", &weak)]
+        )
+        .await
+        .status,
+        304
+    );
+    let older = fetch(
+        &app,
+        "/badges/github.com/a/b.svg",
+        &[("if-modified-since", "Mon, 01 Jan 2024 00:00:00 GMT")],
+    )
+    .await;
+    assert_eq!(older.status, 200);
+    // If-None-Match wins over If-Modified-Since.
+    let mismatch = fetch(
+        &app,
+        "/badges/github.com/a/b.svg",
+        &[
+            ("if-none-match", "\"nope\""),
+            ("if-modified-since", &last_modified),
+        ],
+    )
+    .await;
+    assert_eq!(mismatch.status, 200);
+}
+
+#[sqlx::test]
+async fn styles_labels_scopes_and_colors_are_options(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.put_report("github.com/a/b", &spec_example()).await;
+    for style in Style::ALL {
+        let badge = badge(
+            &app,
+            &format!("/badges/github.com/a/b.svg?style={}", style.as_str()),
+        )
+        .await;
+        badge.assert_is_an_image();
+        let expected = BadgeSpec {
+            label: "dependencies".into(),
+            message: "1 of 1 outdated".into(),
+            color: Some("yellow".into()),
+            label_color: None,
+            style,
+        };
+        assert_eq!(badge.body, expected.render_svg(), "{style:?}");
+    }
+    let cases = [
+        ("?compact=true", "deps: 1 of 1 outdated", "#d8b800"),
+        (
+            "?label=rust%20deps",
+            "rust deps: 1 of 1 outdated",
+            "#d8b800",
+        ),
+        ("?scope=dev", "dependencies: 1 insecure", "#dd4343"),
+        ("?scope=all", "dependencies: 1 insecure", "#dd4343"),
+        ("?color=blue", "dependencies: 1 of 1 outdated", "#007ec6"),
+        ("?color=ff69b4", "dependencies: 1 of 1 outdated", "#ff69b4"),
+        (
+            "?color=not-a-color",
+            "dependencies: 1 of 1 outdated",
+            "#d8b800",
+        ),
+        (
+            "?labelColor=%23123456",
+            "dependencies: 1 of 1 outdated",
+            "#d8b800",
+        ),
+        (
+            "?unknown=ignored",
+            "dependencies: 1 of 1 outdated",
+            "#d8b800",
+        ),
+    ];
+    for (query, aria, fill) in cases {
+        let badge = badge(&app, &format!("/badges/github.com/a/b.svg{query}")).await;
+        badge.assert_is_an_image();
+        assert_eq!(badge.aria_label(), aria, "{query}");
+        assert_eq!(badge.message_fill(), fill, "{query}");
+    }
+    let label_colored = badge(&app, "/badges/github.com/a/b.svg?labelColor=%23123456").await;
+    assert!(label_colored.body.contains("fill=\"#123456\""));
+}
+
+#[sqlx::test]
+async fn every_failure_still_answers_an_image(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let invalid = [
+        "/badges/localhost/repo.svg",
+        "/badges/github.com/a/b",
+        "/badges/github.com/a/b.png",
+        "/badges/github.com/a/b.svg?style=3d",
+        "/badges/github.com/a/b.svg?scope=build",
+        "/badges/github.com/a/b.svg?compact=maybe",
+        "/badges/github.com/a/b%ff.svg",
+        "/badge/only-one-too-many-dashes.svg",
+        "/badge/nosuffix-x-blue",
+    ];
+    for path in invalid {
+        let badge = badge(&app, path).await;
+        badge.assert_is_an_image();
+        assert!(
+            badge.aria_label().ends_with(": invalid"),
+            "{path}: {}",
+            badge.aria_label()
+        );
+        assert_eq!(badge.message_fill(), "#939393", "{path}");
+    }
+    for path in [
+        "/badges/github.com/a/../b.svg",
+        "/badges/github.com/a/%2E%2E/b.svg",
+        "/badges/github.com/./a.svg",
+    ] {
+        let (status, body) = raw_get(app.address, path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(
+            body.contains("aria-label=\"dependencies: invalid\""),
+            "{path}: {body}"
+        );
+    }
+}
+
+#[sqlx::test]
+async fn a_database_outage_serves_the_last_known_badge_or_unavailable(pool: PgPool) {
+    let app = spawn_app_with_short_ttl(pool).await;
+    app.put_report("github.com/a/known", &spec_example()).await;
+    let known = badge(&app, "/badges/github.com/a/known.svg").await;
+    assert_eq!(known.aria_label(), "dependencies: 1 of 1 outdated");
+    tokio::time::sleep(Duration::from_millis(1100)).await; // past the 1 s TTL: a database read is due
+
+    app.pool.close().await;
+    let stale = badge(&app, "/badges/github.com/a/known.svg").await;
+    stale.assert_is_an_image();
+    assert_eq!(
+        stale.aria_label(),
+        "dependencies: 1 of 1 outdated",
+        "stale-if-error"
+    );
+    assert_eq!(stale.header("cache-control"), "max-age=60, s-maxage=60");
+
+    let unavailable = badge(&app, "/badges/github.com/a/never-seen.svg").await;
+    unavailable.assert_is_an_image();
+    assert_eq!(unavailable.aria_label(), "dependencies: unavailable");
+    assert_eq!(unavailable.header("cache-control"), "no-cache");
+}
+
+async fn spawn_app_with_short_ttl(pool: PgPool) -> TestApp {
+    crate::helpers::spawn_app_with(pool, &[("DEPBADGE_CACHE_TTL", "1s")]).await
+}
+
+#[sqlx::test]
+async fn a_write_is_visible_in_the_next_badge_read_on_the_same_process(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.put_report(
+        "github.com/a/b",
+        &report_at("2026-11-26T08:00:00Z", "1.0.0", 2),
+    )
+    .await;
+    assert_eq!(
+        badge(&app, "/badges/github.com/a/b.svg").await.aria_label(),
+        "dependencies: 2 of 2 outdated"
+    );
+    // The badge is cached now; the write must not wait for the TTL.
+    app.put_report(
+        "github.com/a/b",
+        &report_at("2026-11-26T09:00:00Z", "5.0.0", 2),
+    )
+    .await;
+    assert_eq!(
+        badge(&app, "/badges/github.com/a/b.svg").await.aria_label(),
+        "dependencies: up to date"
+    );
+    let delete = app
+        .client
+        .delete(app.url("/v1/projects/github.com/a/b"))
+        .bearer_auth(crate::helpers::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status().as_u16(), 204);
+    assert_eq!(
+        badge(&app, "/badges/github.com/a/b.svg").await.aria_label(),
+        "dependencies: unknown"
+    );
+}
+
+#[sqlx::test]
+async fn a_write_on_one_replica_reaches_another_replicas_cache_within_a_second(pool: PgPool) {
+    let writer = spawn_app(pool.clone()).await;
+    let reader = spawn_app(pool).await;
+    writer
+        .put_report(
+            "github.com/a/b",
+            &report_at("2026-11-26T08:00:00Z", "1.0.0", 2),
+        )
+        .await;
+    assert_eq!(
+        badge(&reader, "/badges/github.com/a/b.svg")
+            .await
+            .aria_label(),
+        "dependencies: 2 of 2 outdated"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await; // let the reader's LISTEN connection settle
+
+    writer
+        .put_report(
+            "github.com/a/b",
+            &report_at("2026-11-26T09:00:00Z", "5.0.0", 2),
+        )
+        .await;
+    let written = Instant::now();
+    loop {
+        let label = badge(&reader, "/badges/github.com/a/b.svg")
+            .await
+            .aria_label();
+        if label == "dependencies: up to date" {
+            break;
+        }
+        assert!(
+            written.elapsed() < Duration::from_secs(1),
+            "the other replica still shows {label:?} after 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[sqlx::test]
+async fn the_json_badge_follows_the_shields_endpoint_schema(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.put_report(
+        "github.com/a/b",
+        &report_at("2026-11-26T08:00:00Z", "5.0.0", 1),
+    )
+    .await;
+    let (status, body) = app.get_json("/badges/github.com/a/b.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"schemaVersion": 1, "label": "dependencies", "message": "up to date", "color": "brightgreen"})
+    );
+    let (_, body) = app
+        .get_json("/badges/github.com/a/b.json?compact=true&style=flat-square")
+        .await;
+    assert_eq!(
+        body,
+        json!({"schemaVersion": 1, "label": "deps", "message": "up to date", "color": "brightgreen", "style": "flat-square"})
+    );
+    let (status, body) = app.get_json("/badges/nope.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({"schemaVersion": 1, "label": "dependencies", "message": "invalid", "color": "lightgrey", "isError": true})
+    );
+}
+
+#[sqlx::test]
+async fn static_badges_use_the_shields_grammar(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let cases = [
+        (
+            "/badge/build-passing-brightgreen.svg",
+            "build: passing",
+            "#4b0",
+        ),
+        (
+            "/badge/just_a_message-blue.svg",
+            "just a message",
+            "#007ec6",
+        ),
+        ("/badge/a--b-c__d-ff69b4.svg", "a-b: c_d", "#ff69b4"),
+        (
+            "/badge/hello%20world-%F0%9F%A6%80-orange.svg",
+            "hello world: 🦀",
+            "#ea7233",
+        ),
+        ("/badge/x-y-notacolor.svg", "x: y", "#4b0"),
+        ("/badge/x-y-red.svg?color=blue", "x: y", "#007ec6"),
+        (
+            "/badge/x-y-red.svg?label=override",
+            "override: y",
+            "#dd4343",
+        ),
+    ];
+    for (path, aria, fill) in cases {
+        let badge = badge(&app, path).await;
+        badge.assert_is_an_image();
+        assert_eq!(badge.aria_label(), aria, "{path}");
+        assert_eq!(badge.message_fill(), fill, "{path}");
+    }
+    let plastic = badge(&app, "/badge/build-passing-green.svg?style=for-the-badge").await;
+    let expected = BadgeSpec {
+        label: "build".into(),
+        message: "passing".into(),
+        color: Some("green".into()),
+        label_color: None,
+        style: Style::ForTheBadge,
+    };
+    assert_eq!(plastic.body, expected.render_svg());
+}
+
+#[sqlx::test]
+async fn hostile_text_yields_a_well_formed_svg_showing_the_characters(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let badge = badge(
+        &app,
+        "/badges/github.com/a/b.svg?label=%22%3E%3Cscript%3Ealert(1)%3C/script%3E%26%27",
+    )
+    .await;
+    badge.assert_is_an_image();
+    assert_eq!(
+        badge.aria_label(),
+        "\"><script>alert(1)</script>&': unknown"
+    );
+    assert!(!badge.body.contains("<script>"), "{}", badge.body);
+    let long = "x".repeat(1000);
+    let badge = badge_of(&app, &format!("/badge/{long}-y-blue.svg")).await;
+    badge.assert_is_an_image();
+    assert_eq!(badge.aria_label(), format!("{}: y", "x".repeat(255)));
+}
+
+async fn badge_of(app: &TestApp, path: &str) -> Badge {
+    badge(app, path).await
+}
