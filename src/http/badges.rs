@@ -97,7 +97,6 @@ impl Options {
     }
 }
 
-
 /// How a badge may be cached downstream.
 enum Freshness {
     MaxAge(u64),

@@ -303,6 +303,15 @@ async fn read_routes_name_the_bad_parameter(pool: PgPool) {
         assert_eq!(error["error"]["code"], code, "{path}");
         assert_eq!(error["error"]["field"].as_str(), field, "{path}");
     }
+    // `..` sent as is (HTTP clients would normalize it away).
+    for path in [
+        "/v1/projects/github.com/a/../b",
+        "/v1/projects/github.com/a/%2e%2e/b",
+    ] {
+        let (status, body) = raw_get(app.address, path).await;
+        assert_eq!(status, 400, "{path}");
+        assert!(body.contains("\"invalid_slug\""), "{path}: {body}");
+    }
     let response = app
         .client
         .post(app.url("/v1/projects/github.com/a/b"))
