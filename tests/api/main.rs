@@ -4,6 +4,7 @@
 
 mod badges;
 mod binary;
+mod browser;
 mod concurrency;
 mod errors;
 mod fixtures;
