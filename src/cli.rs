@@ -131,56 +131,64 @@ fn parse_style(name: &str) -> Result<Style, String> {
 }
 
 pub async fn run(cli: Cli) -> ExitCode {
-    // Rendering needs no configuration, so that it works anywhere, even with a broken environment.
-    if let Some(Command::Render {
-        label,
-        message,
-        color,
-        label_color,
-        style,
-    }) = cli.command
-    {
-        println!(
-            "{}",
-            BadgeSpec {
+    let overrides = &cli.overrides;
+    let result = async {
+        match cli.command.unwrap_or(Command::Serve) {
+            // Rendering needs no configuration, so that it works even with a broken environment.
+            Command::Render {
                 label,
                 message,
                 color,
                 label_color,
-                style
+                style,
+            } => {
+                println!(
+                    "{}",
+                    BadgeSpec {
+                        label,
+                        message,
+                        color,
+                        label_color,
+                        style
+                    }
+                    .render_svg()
+                );
+                Ok(())
             }
-            .render_svg()
-        );
-        return ExitCode::SUCCESS;
+            Command::Serve => serve(load_config(overrides)?).await,
+            Command::Migrate => migrate(load_config(overrides)?).await,
+            Command::Config => {
+                println!("{}", load_config(overrides)?.redacted_lines().join("\n"));
+                Ok(())
+            }
+            Command::Status { slug, scope } => status(load_config(overrides)?, &slug, &scope).await,
+        }
     }
-    let config = match load_config(&cli.overrides) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("depbadge: {error}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(config).await,
-        Command::Migrate => migrate(config).await,
-        Command::Config => {
-            println!("{}", config.redacted_lines().join("\n"));
-            Ok(())
-        }
-        Command::Status { slug, scope } => status(config, &slug, &scope).await,
-        Command::Render { .. } => Ok(()),
-    };
+    .await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure(message)) => {
+        Err(Failure::Config(error)) => {
+            eprintln!("depbadge: {error}");
+            ExitCode::from(EXIT_CONFIG)
+        }
+        Err(Failure::Run(message)) => {
             eprintln!("depbadge: {message}");
             ExitCode::from(EXIT_FAILURE)
         }
     }
 }
 
-/// A run-time failure of a command, reported on stderr with exit code 1.
-struct Failure(String);
+/// Why a command failed, which decides the exit code; reported on stderr in one line.
+enum Failure {
+    Config(ConfigError),
+    Run(String),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(error: ConfigError) -> Self {
+        Self::Config(error)
+    }
+}
 
 async fn serve(config: Config) -> Result<(), Failure> {
     ops::telemetry::init(config.log_format, config.rust_log.as_deref());
@@ -191,13 +199,13 @@ async fn serve(config: Config) -> Result<(), Failure> {
     tokio::spawn(ops::database::watch(pool.clone(), config.migrate));
     let app = Application::build(&config, pool)
         .await
-        .map_err(|e| Failure(format!("cannot listen on {}: {e}", config.listen_addr)))?;
-    let address = app.local_addr().map_err(|e| Failure(e.to_string()))?;
+        .map_err(|e| Failure::Run(format!("cannot listen on {}: {e}", config.listen_addr)))?;
+    let address = app.local_addr().map_err(|e| Failure::Run(e.to_string()))?;
     tracing::info!(%address, database = %config.database.redacted_url(), version = env!("CARGO_PKG_VERSION"), "depbadge listening");
     let readiness = app.readiness();
     app.run_until(ops::shutdown::signal(readiness, config.shutdown_delay))
         .await
-        .map_err(|e| Failure(e.to_string()))?;
+        .map_err(|e| Failure::Run(e.to_string()))?;
     tracing::info!("depbadge stopped");
     Ok(())
 }
@@ -215,7 +223,7 @@ async fn connect(config: &Config) -> Result<PgPool, Failure> {
         )
         .await
         .map_err(|e| {
-            Failure(format!(
+            Failure::Run(format!(
                 "cannot connect to {}: {e}",
                 config.database.redacted_url()
             ))
@@ -227,7 +235,7 @@ async fn migrate(config: Config) -> Result<(), Failure> {
     let pool = connect(&config).await?;
     db::schema::migrate(&pool)
         .await
-        .map_err(|e| Failure(format!("migration failed: {e}")))?;
+        .map_err(|e| Failure::Run(format!("migration failed: {e}")))?;
     let version = db::MIGRATOR
         .iter()
         .map(|m| m.version)
@@ -238,14 +246,14 @@ async fn migrate(config: Config) -> Result<(), Failure> {
 }
 
 async fn status(config: Config, slug: &str, scope: &str) -> Result<(), Failure> {
-    let slug = Slug::parse(slug).map_err(|e| Failure(format!("invalid slug: {e}")))?;
+    let slug = Slug::parse(slug).map_err(|e| Failure::Run(format!("invalid slug: {e}")))?;
     let selection = ScopeSelection::parse(scope)
-        .ok_or_else(|| Failure(format!("invalid scope `{scope}`: use runtime, dev or all")))?;
+        .ok_or_else(|| Failure::Run(format!("invalid scope `{scope}`: use runtime, dev or all")))?;
     let pool = connect(&config).await?;
     let project = db::projects::find(&pool, &slug, selection)
         .await
-        .map_err(|e| Failure(format!("cannot read the project: {e}")))?
-        .ok_or_else(|| Failure(format!("no report for {}", slug.display())))?;
+        .map_err(|e| Failure::Run(format!("cannot read the project: {e}")))?
+        .ok_or_else(|| Failure::Run(format!("no report for {}", slug.display())))?;
     let document = ProjectDocument::new(
         &project.meta,
         project.summary,
@@ -253,7 +261,7 @@ async fn status(config: Config, slug: &str, scope: &str) -> Result<(), Failure> 
         selection,
         config.stale_after,
     );
-    let json = serde_json::to_string_pretty(&document).map_err(|e| Failure(e.to_string()))?;
+    let json = serde_json::to_string_pretty(&document).map_err(|e| Failure::Run(e.to_string()))?;
     println!("{json}");
     Ok(())
 }

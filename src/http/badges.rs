@@ -97,8 +97,8 @@ impl Options {
     }
 }
 
-/// How a badge may be cached downstream.
-enum Freshness {
+/// How long proxies and browsers may keep a badge.
+enum CachePolicy {
     MaxAge(u64),
     NoCache,
 }
@@ -106,7 +106,7 @@ enum Freshness {
 struct Answer {
     spec: BadgeSpec,
     last_modified: Option<DateTime<Utc>>,
-    freshness: Freshness,
+    cache: CachePolicy,
     is_error: bool,
 }
 
@@ -153,7 +153,7 @@ pub async fn fixed(
             Answer {
                 spec,
                 last_modified: None,
-                freshness: Freshness::MaxAge(state.badge_max_age.as_secs()),
+                cache: CachePolicy::MaxAge(state.badge_max_age.as_secs()),
                 is_error: false,
             }
         }
@@ -166,7 +166,7 @@ fn invalid(options: Options) -> Answer {
     Answer {
         spec: options.spec(&Face::invalid()),
         last_modified: None,
-        freshness: Freshness::MaxAge(SHORT_MAX_AGE),
+        cache: CachePolicy::MaxAge(SHORT_MAX_AGE),
         is_error: true,
     }
 }
@@ -178,7 +178,7 @@ async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answe
             return Answer {
                 spec: options.spec(&Face::unavailable()),
                 last_modified: None,
-                freshness: Freshness::NoCache,
+                cache: CachePolicy::NoCache,
                 is_error: true,
             };
         }
@@ -187,7 +187,7 @@ async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answe
         return Answer {
             spec: options.spec(&Face::no_report()),
             last_modified: None,
-            freshness: Freshness::MaxAge(SHORT_MAX_AGE),
+            cache: CachePolicy::MaxAge(SHORT_MAX_AGE),
             is_error: false,
         };
     };
@@ -204,7 +204,7 @@ async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answe
             status.analyzed_at,
             state.stale_after,
         )),
-        freshness: Freshness::MaxAge(max_age),
+        cache: CachePolicy::MaxAge(max_age),
         is_error: false,
     }
 }
@@ -277,9 +277,9 @@ fn respond(state: &AppState, format: Format, answer: Answer, request: &HeaderMap
     insert(
         &mut headers,
         header::CACHE_CONTROL,
-        &match answer.freshness {
-            Freshness::MaxAge(seconds) => format!("max-age={seconds}, s-maxage={seconds}"),
-            Freshness::NoCache => "no-cache".to_owned(),
+        &match answer.cache {
+            CachePolicy::MaxAge(seconds) => format!("max-age={seconds}, s-maxage={seconds}"),
+            CachePolicy::NoCache => "no-cache".to_owned(),
         },
     );
     if let Some(modified) = answer.last_modified {

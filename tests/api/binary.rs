@@ -264,10 +264,41 @@ fn config_prints_the_effective_settings_with_secrets_redacted() {
 }
 
 #[test]
+fn render_prints_the_badge_without_configuration_or_database() {
+    // A broken environment does not matter to `render`.
+    let (code, stdout, stderr) = run_cli(
+        &[
+            "render",
+            "--label",
+            "build",
+            "--message",
+            "passing",
+            "--color",
+            "green",
+            "--style",
+            "plastic",
+        ],
+        &[("DEPBADGE_BADGE_MAX_AGE", "soon")],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let expected = depbadge::badge::BadgeSpec {
+        label: "build".into(),
+        message: "passing".into(),
+        color: Some("green".into()),
+        label_color: None,
+        style: depbadge::badge::Style::Plastic,
+    };
+    assert_eq!(stdout.trim_end(), expected.render_svg());
+    let (code, _, stderr) = run_cli(&["render", "--message", "x", "--style", "3d"], &[]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--style"), "{stderr}");
+}
+
+#[test]
 fn help_and_version_exit_0() {
     let (code, stdout, _) = run_cli(&["--help"], &[]);
     assert_eq!(code, 0);
-    for command in ["serve", "migrate", "config", "status"] {
+    for command in ["serve", "migrate", "config", "status", "render"] {
         assert!(stdout.contains(command), "{stdout}");
     }
     let (code, stdout, _) = run_cli(&["--version"], &[]);
