@@ -90,15 +90,7 @@ pub fn etag_of(body: &str) -> String {
 impl BadgeSpec {
     pub fn render(&self) -> RenderedBadge {
         let svg = self.render_svg();
-        let digest = Sha256::digest(svg.as_bytes());
-        let etag = format!(
-            "\"{}\"",
-            digest
-                .iter()
-                .take(16)
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let etag = etag_of(&svg);
         RenderedBadge { svg, etag }
     }
 

@@ -4,15 +4,14 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::AppState;
-use super::error::ApiError;
 use super::extract::QueryParams;
 use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
 use crate::badge::{BadgeSpec, Face, Lookup, Style, color, static_badge};
@@ -110,38 +109,56 @@ struct Answer {
     is_error: bool,
 }
 
-/// `GET /badges/{slug}.svg` and `GET /badges/{slug}.json`.
-pub async fn project(
-    State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<QueryParams, ApiError>,
+/// What both badge routes read from a request. Extraction never fails: a bad path or query
+/// becomes an `invalid` badge, never an error response.
+pub struct BadgeRequest {
+    /// The wildcard path, percent-decoded; empty when it could not be decoded.
+    path: String,
+    /// `None` when the query string could not be parsed or an option is invalid.
+    options: Option<Options>,
     headers: HeaderMap,
-) -> Response {
-    let path = path.map(|Path(p)| p).unwrap_or_default();
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for BadgeRequest {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let path = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map(|Path(p)| p)
+            .unwrap_or_default();
+        let query = QueryParams::from_request_parts(parts, state).await.ok();
+        let options = query.as_ref().and_then(|query| Options::parse(query).ok());
+        Ok(Self {
+            path,
+            options,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
+/// `GET /badges/{slug}.svg` and `GET /badges/{slug}.json`.
+pub async fn project(State(state): State<AppState>, request: BadgeRequest) -> Response {
+    let path = request.path.as_str();
     let (slug, format) = match path.strip_suffix(".json") {
         Some(slug) => (slug, Format::Json),
         None => (path.strip_suffix(".svg").unwrap_or(""), Format::Svg),
     };
-    let options = query.ok().as_ref().map(Options::parse);
-    let answer = match (Slug::parse(slug), options) {
-        (Ok(slug), Some(Ok(options))) => status_answer(&state, &slug, options).await,
-        (_, options) => invalid(options.and_then(Result::ok).unwrap_or_default()),
+    let answer = match (Slug::parse(slug), request.options) {
+        (Ok(slug), Some(options)) => status_answer(&state, &slug, options).await,
+        (_, options) => invalid(options.unwrap_or_default()),
     };
-    respond(&state, format, answer, &headers)
+    respond(&state, format, answer, &request.headers)
 }
 
 /// `GET /badge/{label}-{message}-{color}.svg`: shields.io's static badge.
-pub async fn fixed(
-    State(state): State<AppState>,
-    path: Result<Path<String>, PathRejection>,
-    query: Result<QueryParams, ApiError>,
-    headers: HeaderMap,
-) -> Response {
-    let path = path.map(|Path(p)| p).unwrap_or_default();
-    let parsed = path.strip_suffix(".svg").and_then(static_badge::parse);
-    let options = query.ok().as_ref().map(Options::parse);
-    let answer = match (parsed, options) {
-        (Some(mut spec), Some(Ok(options))) => {
+pub async fn fixed(State(state): State<AppState>, request: BadgeRequest) -> Response {
+    let parsed = request
+        .path
+        .strip_suffix(".svg")
+        .and_then(static_badge::parse);
+    let answer = match (parsed, request.options) {
+        (Some(mut spec), Some(options)) => {
             spec.style = options.style;
             if let Some(label) = options.label {
                 spec.label = label;
@@ -157,9 +174,9 @@ pub async fn fixed(
                 is_error: false,
             }
         }
-        (_, options) => invalid(options.and_then(Result::ok).unwrap_or_default()),
+        (_, options) => invalid(options.unwrap_or_default()),
     };
-    respond(&state, Format::Svg, answer, &headers)
+    respond(&state, Format::Svg, answer, &request.headers)
 }
 
 fn invalid(options: Options) -> Answer {
