@@ -4,6 +4,7 @@
 
 use std::str::FromStr;
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use shields::{BadgeParams, BadgeStyle, RenderOptions, render_badge_svg_into};
 
@@ -69,7 +70,8 @@ pub struct BadgeSpec {
 /// A rendered SVG and its strong validator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RenderedBadge {
-    pub svg: String,
+    /// Shared, so that serving it copies nothing.
+    pub svg: Bytes,
     /// `"<hex>"`: the first 128 bits of the SVG's SHA-256, quoted as an HTTP entity tag.
     pub etag: String,
 }
@@ -91,7 +93,10 @@ impl BadgeSpec {
     pub fn render(&self) -> RenderedBadge {
         let svg = self.render_svg();
         let etag = etag_of(&svg);
-        RenderedBadge { svg, etag }
+        RenderedBadge {
+            svg: Bytes::from(svg),
+            etag,
+        }
     }
 
     pub fn render_svg(&self) -> String {

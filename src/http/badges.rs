@@ -1,18 +1,19 @@
 //! Badge routes (SPEC 3): every answer is 200 (or 304) with an image, whatever went wrong,
 //! because image proxies such as GitHub's camo show nothing for other statuses.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::AppState;
 use super::extract::QueryParams;
+use crate::badge::render::etag_of;
 use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
 use crate::badge::{BadgeSpec, Face, Lookup, Style, color, static_badge};
 use crate::db;
@@ -273,52 +274,53 @@ async fn scope_status(
 }
 
 fn respond(state: &AppState, format: Format, answer: Answer, request: &HeaderMap) -> Response {
-    let (body, etag, content_type): (Arc<str>, String, &'static str) = match format {
+    let (body, etag, content_type) = match format {
         Format::Svg => {
             let rendered = state.badges.rendered(&answer.spec);
             (
-                Arc::from(rendered.svg.as_str()),
+                rendered.svg.clone(),
                 rendered.etag.clone(),
                 "image/svg+xml;charset=utf-8",
             )
         }
         Format::Json => {
             let body = endpoint_json(&answer);
-            let etag = crate::badge::render::etag_of(&body);
-            (Arc::from(body.as_str()), etag, "application/json")
+            let etag = etag_of(&body);
+            (Bytes::from(body), etag, "application/json")
         }
     };
-    let mut headers = HeaderMap::new();
-    insert(&mut headers, header::CONTENT_TYPE, content_type);
+    let cache_control = match answer.cache {
+        CachePolicy::MaxAge(seconds) => format!("max-age={seconds}, s-maxage={seconds}"),
+        CachePolicy::NoCache => "no-cache".to_owned(),
+    };
+    let mut headers = HeaderMap::with_capacity(10);
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     insert(&mut headers, header::ETAG, &etag);
-    insert(
-        &mut headers,
-        header::CACHE_CONTROL,
-        &match answer.cache {
-            CachePolicy::MaxAge(seconds) => format!("max-age={seconds}, s-maxage={seconds}"),
-            CachePolicy::NoCache => "no-cache".to_owned(),
-        },
-    );
+    insert(&mut headers, header::CACHE_CONTROL, &cache_control);
     if let Some(modified) = answer.last_modified {
         insert(&mut headers, header::LAST_MODIFIED, &httpdate(modified));
     }
-    insert(&mut headers, header::ACCESS_CONTROL_ALLOW_ORIGIN, "*");
-    insert(
-        &mut headers,
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    headers.insert(
         header::HeaderName::from_static("cross-origin-resource-policy"),
-        "cross-origin",
+        HeaderValue::from_static("cross-origin"),
     );
-    insert(
-        &mut headers,
+    headers.insert(
         header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; style-src 'unsafe-inline'",
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
     );
-    insert(&mut headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     if not_modified(request, &etag, answer.last_modified) {
         headers.remove(header::CONTENT_TYPE);
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    (StatusCode::OK, headers, body.to_string()).into_response()
+    (StatusCode::OK, headers, body).into_response()
 }
 
 /// The shields.io endpoint schema, so that `img.shields.io/endpoint?url=...` can use this badge.
