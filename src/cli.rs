@@ -195,13 +195,17 @@ async fn serve(config: Config) -> Result<(), Failure> {
     if config.api_tokens.is_empty() {
         tracing::warn!("DEPBADGE_API_TOKENS is empty: every write will be refused with 401");
     }
+    ops::metrics::install();
     let pool = lazy_pool(&config);
-    tokio::spawn(ops::database::watch(pool.clone(), config.migrate));
-    let app = Application::build(&config, pool)
-        .await
-        .map_err(|e| Failure::Run(format!("cannot listen on {}: {e}", config.listen_addr)))?;
+    let app = Application::build(&config, pool).await.map_err(|e| {
+        Failure::Run(format!(
+            "cannot listen on {} or {}: {e}",
+            config.listen_addr, config.metrics_addr
+        ))
+    })?;
     let address = app.local_addr().map_err(|e| Failure::Run(e.to_string()))?;
-    tracing::info!(%address, database = %config.database.redacted_url(), version = env!("CARGO_PKG_VERSION"), "depbadge listening");
+    let admin = app.admin_addr().map_err(|e| Failure::Run(e.to_string()))?;
+    tracing::info!(%address, %admin, database = %config.database.redacted_url(), version = env!("CARGO_PKG_VERSION"), "depbadge listening");
     let readiness = app.readiness();
     app.run_until(ops::shutdown::signal(readiness, config.shutdown_delay))
         .await

@@ -35,17 +35,22 @@ pub fn lazy_pool(config: &Config) -> PgPool {
 
 pub struct Application {
     listener: TcpListener,
+    admin_listener: TcpListener,
     state: AppState,
+    migrate: bool,
 }
 
 impl Application {
-    /// Binds the listener; the database is not contacted.
+    /// Binds both listeners; the database is not contacted.
     pub async fn build(config: &Config, pool: PgPool) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.listen_addr).await?;
+        let admin_listener = TcpListener::bind(config.metrics_addr).await?;
         let badges = Arc::new(BadgeCache::new(config.cache_max_bytes, config.cache_ttl));
         Ok(Self {
             listener,
+            admin_listener,
             state: AppState::new(config, pool, Readiness::default(), badges),
+            migrate: config.migrate,
         })
     }
 
@@ -53,29 +58,45 @@ impl Application {
         self.listener.local_addr()
     }
 
-    /// The badge cache, for the task that invalidates it on NOTIFY.
-    pub fn badge_cache(&self) -> Arc<BadgeCache> {
-        self.state.badges.clone()
+    /// The admin listener's address (`/metrics`).
+    pub fn admin_addr(&self) -> std::io::Result<SocketAddr> {
+        self.admin_listener.local_addr()
     }
 
     pub fn readiness(&self) -> Readiness {
         self.state.readiness.clone()
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Serves until `shutdown` completes, then finishes the requests in flight. The database
+    /// watcher and the NOTIFY listener run alongside and stop with the server.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let invalidation = tokio::spawn(ops::invalidation::listen(
-            self.state.pool.clone(),
-            self.state.badges.clone(),
-        ));
-        let router = http::router(self.state);
-        let served = axum::serve(self.listener, router)
+        let pool = self.state.pool.clone();
+        let background = [
+            tokio::spawn(ops::database::watch(pool.clone(), self.migrate)),
+            tokio::spawn(ops::invalidation::listen(
+                pool.clone(),
+                self.state.badges.clone(),
+            )),
+            // Scrapes may go on while the main listener drains; the admin server ends with the process.
+            tokio::spawn(serve_admin(self.admin_listener, pool)),
+        ];
+        let served = axum::serve(self.listener, http::router(self.state))
             .with_graceful_shutdown(shutdown)
             .await;
-        invalidation.abort();
+        for task in background {
+            task.abort();
+        }
         served
+    }
+}
+
+async fn serve_admin(listener: TcpListener, pool: PgPool) {
+    if let Err(error) =
+        axum::serve(listener, http::admin_router(ops::metrics::install(), pool)).await
+    {
+        tracing::error!(%error, "the admin listener stopped");
     }
 }

@@ -1,4 +1,5 @@
-//! One access event per request (SPEC 8): method, route template, status, latency and request id.
+//! One access event per request (SPEC 8): method, route template, status, latency and request id;
+//! and the request's HTTP metrics, under the same labels.
 //! The request id is taken from `X-Request-Id` when it is sane, else generated, and echoed back.
 
 use std::time::Instant;
@@ -7,6 +8,8 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+
+use crate::ops::metrics;
 
 pub const REQUEST_ID: &str = "x-request-id";
 const MAX_REQUEST_ID_LEN: usize = 128;
@@ -33,12 +36,15 @@ pub async fn log_request(request: Request, next: Next) -> Response {
 
     let mut response = next.run(request).await;
 
-    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let seconds = started.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    metrics::record_request(method.as_str(), &route, status, seconds);
+    let latency_ms = seconds * 1000.0;
     tracing::info!(
         target: "depbadge::access",
         method = %method,
         route,
-        status = response.status().as_u16(),
+        status,
         latency_ms,
         request_id,
         "request"

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::handler::Handler;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use sqlx::PgPool;
@@ -21,7 +22,9 @@ pub use projects::ProjectDocument;
 
 use crate::badge::BadgeCache;
 use crate::config::{ApiTokens, Config};
+use crate::ops;
 use crate::ops::readiness::Readiness;
+use metrics_exporter_prometheus::PrometheusHandle;
 
 /// What handlers share. Cheap to clone; nothing in it is locked by a request.
 #[derive(Clone)]
@@ -64,7 +67,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/projects/{*slug}",
             get(projects::get)
-                .put(projects::put)
+                .put(
+                    projects::put
+                        .layer(axum::middleware::from_fn(projects::count_rejected_reports)),
+                )
                 .delete(projects::delete),
         )
         .fallback(not_found)
@@ -79,6 +85,24 @@ pub fn router(state: AppState) -> Router {
 /// the net under that rule, so that a bug costs one request a JSON 500, never the process.
 fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
     ApiError::Internal("a request handler panicked".into()).into_response()
+}
+
+/// The admin listener (`DEPBADGE_METRICS_ADDR`): Prometheus metrics, kept off the public port.
+pub fn admin_router(handle: PrometheusHandle, pool: PgPool) -> Router {
+    let metrics = move || async move {
+        let body = ops::metrics::render(&handle, &pool);
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            body,
+        )
+    };
+    Router::new()
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(health::live))
+        .fallback(not_found)
 }
 
 async fn not_found() -> ApiError {

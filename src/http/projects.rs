@@ -12,6 +12,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
 use crate::db::projects::{self, ProjectMeta, WriteOutcome};
 use crate::domain::{Counts, Dependency, Report, ScopeSelection, Slug, Status, Summary, is_stale};
+use crate::ops::metrics;
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
@@ -77,6 +78,11 @@ pub async fn put(
             return Err(ApiError::OutOfOrder { stored_analyzed_at });
         }
     };
+    metrics::record_report(match status {
+        StatusCode::CREATED => "created",
+        _ if changed => "updated",
+        _ => "unchanged",
+    });
     tracing::info!(writer, slug = %slug.key(), changed, dependencies = report.dependencies.len(), "report received");
     let summary = Summary::of(
         report.dependencies.iter().map(|d| (d.scope, d.freshness)),
@@ -200,4 +206,16 @@ fn not_found(slug: &Slug) -> ApiError {
     ApiError::NotFound {
         what: format!("project {}", slug.display()),
     }
+}
+
+/// Counts refused report PUTs, whichever step refused them (token, body, content, order).
+pub async fn count_rejected_reports(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    if response.status().is_client_error() || response.status().is_server_error() {
+        metrics::record_report("rejected");
+    }
+    response
 }

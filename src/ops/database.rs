@@ -36,11 +36,13 @@ pub async fn watch(pool: PgPool, migrate: bool) {
                 if up != Some(true) {
                     tracing::info!("database is up");
                 }
+                super::metrics::set_db_up(true);
                 up = Some(true);
                 delay = FIRST_RETRY;
                 tokio::time::sleep(CHECK_INTERVAL).await;
             }
             Err(error) => {
+                super::metrics::set_db_up(false);
                 if up != Some(false) {
                     tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "database is unavailable");
                 }

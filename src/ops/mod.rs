@@ -2,6 +2,7 @@
 
 pub mod database;
 pub mod invalidation;
+pub mod metrics;
 pub mod readiness;
 pub mod shutdown;
 pub mod telemetry;

@@ -40,6 +40,10 @@ fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
         .env_clear()
         .env("DATABASE_URL", database_url)
         .env("DEPBADGE_LISTEN_ADDR", address.to_string())
+        .env(
+            "DEPBADGE_METRICS_ADDR",
+            format!("127.0.0.1:{}", free_port()),
+        )
         .env("DEPBADGE_API_TOKENS", format!("e2e:{TOKEN}"))
         .envs(env.iter().copied())
         .stdout(Stdio::piped())

@@ -9,6 +9,8 @@ pub const TOKEN: &str = "test-token-0123456789abcdef";
 
 pub struct TestApp {
     pub address: SocketAddr,
+    /// The admin listener: `/metrics`.
+    pub admin_address: SocketAddr,
     pub client: reqwest::Client,
     pub pool: PgPool,
 }
@@ -22,15 +24,18 @@ pub async fn spawn_app_with(pool: PgPool, extra_env: &[(&str, &str)]) -> TestApp
     let token_line = format!("test:{TOKEN}");
     let mut env = vec![
         ("DEPBADGE_LISTEN_ADDR", "127.0.0.1:0"),
+        ("DEPBADGE_METRICS_ADDR", "127.0.0.1:0"),
         ("DEPBADGE_API_TOKENS", token_line.as_str()),
     ];
     env.extend_from_slice(extra_env);
     let config = Config::from_sources(&Sources::from_env(env).unwrap()).unwrap();
     let app = Application::build(&config, pool.clone()).await.unwrap();
     let address = app.local_addr().unwrap();
+    let admin_address = app.admin_addr().unwrap();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address,
+        admin_address,
         client: reqwest::Client::new(),
         pool,
     }

@@ -11,4 +11,5 @@ mod fixtures;
 mod health;
 mod helpers;
 mod listing;
+mod metrics;
 mod reports;
