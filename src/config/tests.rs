@@ -114,6 +114,10 @@ fn invalid_values_name_the_variable() {
             "DEPBADGE_DB_MAX_CONNECTIONS",
         ),
         (
+            &[("DEPBADGE_DB_MAX_CONNECTIONS", "1")],
+            "DEPBADGE_DB_MAX_CONNECTIONS",
+        ),
+        (
             &[("DEPBADGE_BADGE_MAX_AGE", "soon")],
             "DEPBADGE_BADGE_MAX_AGE",
         ),
