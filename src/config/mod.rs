@@ -108,7 +108,11 @@ impl Config {
                 .parse::<u32>()
                 .ok()
                 .filter(|n| (2..=1000).contains(n))
-                .ok_or_else(|| format!("`{v}` is not a number from 2 to 1000 (one connection is held for LISTEN)"))
+                .ok_or_else(|| {
+                    format!(
+                        "`{v}` is not a number from 2 to 1000 (one connection is held for LISTEN)"
+                    )
+                })
         };
         let report_bytes = |v: &str| {
             values::byte_size(v)

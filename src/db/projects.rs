@@ -322,6 +322,21 @@ pub async fn list(
     .collect()
 }
 
+/// Every project's slug, in slug order: for export.
+pub async fn all_slugs(executor: impl PgExecutor<'_>) -> Result<Vec<Slug>, sqlx::Error> {
+    sqlx::query("SELECT slug, display_slug FROM projects ORDER BY slug")
+        .fetch_all(executor)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Slug::from_stored(
+                row.try_get("slug")?,
+                row.try_get("display_slug")?,
+            ))
+        })
+        .collect()
+}
+
 fn status_from_row(row: &sqlx::postgres::PgRow) -> Result<StatusRow, sqlx::Error> {
     Ok(StatusRow {
         slug: Slug::from_stored(row.try_get("slug")?, row.try_get("display_slug")?),

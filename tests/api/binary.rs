@@ -339,3 +339,107 @@ async fn migrate_then_status_from_the_command_line(pool: PgPool) {
     assert_eq!(code, 1);
     assert!(stderr.contains("cannot connect"), "{stderr}");
 }
+
+#[sqlx::test]
+async fn export_then_import_restores_every_report_exactly(pool: PgPool) {
+    let app = crate::helpers::spawn_app(pool.clone()).await;
+    let slugs = [
+        "github.com/Backup/One",
+        "gitlab.com/group/sub/two",
+        "github.com/backup/empty",
+    ];
+    app.put_report(slugs[0], &spec_example()).await;
+    app.put_report(
+        slugs[1],
+        &crate::helpers::report_at("2026-11-20T10:00:00Z", "1.0.0", 3),
+    )
+    .await;
+    app.put_report(slugs[2], &serde_json::json!({ "dependencies": [] }))
+        .await;
+    let mut before = Vec::new();
+    for slug in slugs {
+        before.push(
+            app.get_json(&format!("/v1/projects/{slug}?scope=all"))
+                .await
+                .1,
+        );
+    }
+
+    let url = database_url(&pool);
+    let env = [("DATABASE_URL", url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.jsonl");
+    let (code, _, stderr) = run_cli(&["export", file.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("exported 3 reports"), "{stderr}");
+    let exported = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(exported.lines().count(), 3);
+    let (_, to_stdout, _) = run_cli(&["export"], &env);
+    assert_eq!(to_stdout, exported, "export to stdout and to a file agree");
+
+    for slug in slugs {
+        let deleted = app
+            .client
+            .delete(app.url(&format!("/v1/projects/{slug}")))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status().as_u16(), 204);
+    }
+    let (code, _, stderr) = run_cli(&["import", file.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("3 created"), "{stderr}");
+    for (slug, expected) in slugs.iter().zip(&before) {
+        let (status, restored) = app
+            .get_json(&format!("/v1/projects/{slug}?scope=all"))
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            &restored, expected,
+            "{slug} restored exactly, updated_at included"
+        );
+    }
+    // The restore reached the running server's badge cache through NOTIFY and its own reads.
+    let badge = app
+        .client
+        .get(app.url("/badges/github.com/backup/one.svg"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        badge.contains("aria-label=\"dependencies: 1 of 1 outdated\""),
+        "{badge}"
+    );
+
+    let (code, _, stderr) = run_cli(&["import", file.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("0 created, 0 updated, 3 unchanged"),
+        "{stderr}"
+    );
+
+    let broken = dir.path().join("broken.jsonl");
+    let first = exported.lines().find(|line| line.contains("pkg:cargo/serde@1.0.100")).unwrap();
+    std::fs::write(
+        &broken,
+        format!(
+            "{first}\nnot json\n{}\n",
+            first.replace("pkg:cargo/serde@1.0.100", "serde")
+        ),
+    )
+    .unwrap();
+    let (code, _, stderr) = run_cli(&["import", broken.to_str().unwrap()], &env);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("line 2:") && stderr.contains("line 3:"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 unchanged"),
+        "the good line still counts: {stderr}"
+    );
+}

@@ -1,5 +1,8 @@
-//! The command line (SPEC 7): `depbadge [serve]`, `migrate`, `config`, `render`, `status SLUG`.
+//! The command line (SPEC 7): `depbadge [serve]`, `migrate`, `config`, `render`, `status SLUG`,
+//! `export [FILE]`, `import FILE`.
 //! Exit codes: 0 success, 1 failure at run time, 2 invalid configuration or usage.
+
+mod backup;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -75,6 +78,13 @@ pub enum Command {
         #[arg(long, default_value = "flat", value_parser = parse_style)]
         style: Style,
     },
+    /// Write every report as JSON lines to FILE, or to stdout (backup).
+    Export {
+        /// Where to write; `-` or nothing for stdout.
+        file: Option<std::path::PathBuf>,
+    },
+    /// Read reports from a file written by `export` (restore); `-` reads stdin.
+    Import { file: std::path::PathBuf },
     /// Print a project's status document as JSON.
     Status {
         /// The project slug, like github.com/owner/repo.
@@ -162,6 +172,8 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Ok(())
             }
             Command::Status { slug, scope } => status(load_config(overrides)?, &slug, &scope).await,
+            Command::Export { file } => export(load_config(overrides)?, file).await,
+            Command::Import { file } => import(load_config(overrides)?, &file).await,
         }
     }
     .await;
@@ -268,4 +280,56 @@ async fn status(config: Config, slug: &str, scope: &str) -> Result<(), Failure> 
     let json = serde_json::to_string_pretty(&document).map_err(|e| Failure::Run(e.to_string()))?;
     println!("{json}");
     Ok(())
+}
+
+async fn export(config: Config, file: Option<std::path::PathBuf>) -> Result<(), Failure> {
+    let pool = connect(&config).await?;
+    let count = match file.filter(|f| f.as_os_str() != "-") {
+        Some(path) => {
+            let created = std::fs::File::create(&path)
+                .map_err(|e| Failure::Run(format!("cannot write {}: {e}", path.display())))?;
+            backup::export(&pool, &mut std::io::BufWriter::new(created)).await
+        }
+        None => {
+            backup::export(
+                &pool,
+                &mut std::io::BufWriter::new(std::io::stdout().lock()),
+            )
+            .await
+        }
+    }
+    .map_err(|e| Failure::Run(format!("export failed: {e}")))?;
+    eprintln!("exported {count} reports");
+    Ok(())
+}
+
+async fn import(config: Config, file: &std::path::Path) -> Result<(), Failure> {
+    let pool = connect(&config).await?;
+    let summary = if file.as_os_str() == "-" {
+        backup::import(&pool, std::io::stdin().lock()).await
+    } else {
+        let opened = std::fs::File::open(file)
+            .map_err(|e| Failure::Run(format!("cannot read {}: {e}", file.display())))?;
+        backup::import(&pool, std::io::BufReader::new(opened)).await
+    }
+    .map_err(|e| Failure::Run(format!("import failed: {e}")))?;
+    for error in &summary.errors {
+        eprintln!("depbadge: {error}");
+    }
+    eprintln!(
+        "imported: {} created, {} updated, {} unchanged, {} older than stored (kept), {} invalid",
+        summary.created,
+        summary.updated,
+        summary.unchanged,
+        summary.older,
+        summary.errors.len()
+    );
+    if summary.errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Run(format!(
+            "{} lines could not be imported",
+            summary.errors.len()
+        )))
+    }
 }
