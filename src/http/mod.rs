@@ -59,6 +59,7 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/openapi.json", get(openapi))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/badges/{*path}", get(badges::project))
@@ -87,6 +88,16 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::resp
     ApiError::Internal("a request handler panicked".into()).into_response()
 }
 
+/// The protocol's definition (SPEC 4), kept in `docs/openapi.json` and embedded at build time.
+pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        OPENAPI,
+    )
+}
+
 /// The admin listener (`DEPBADGE_METRICS_ADDR`): Prometheus metrics, kept off the public port.
 pub fn admin_router(handle: PrometheusHandle, pool: PgPool) -> Router {
     let metrics = move || async move {
@@ -101,6 +112,7 @@ pub fn admin_router(handle: PrometheusHandle, pool: PgPool) -> Router {
     };
     Router::new()
         .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
         .route("/healthz", get(health::live))
         .fallback(not_found)
 }

@@ -423,7 +423,10 @@ async fn export_then_import_restores_every_report_exactly(pool: PgPool) {
     );
 
     let broken = dir.path().join("broken.jsonl");
-    let first = exported.lines().find(|line| line.contains("pkg:cargo/serde@1.0.100")).unwrap();
+    let first = exported
+        .lines()
+        .find(|line| line.contains("pkg:cargo/serde@1.0.100"))
+        .unwrap();
     std::fs::write(
         &broken,
         format!(

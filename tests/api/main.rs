@@ -12,4 +12,5 @@ mod health;
 mod helpers;
 mod listing;
 mod metrics;
+mod openapi;
 mod reports;
