@@ -5,6 +5,7 @@ mod badges;
 mod error;
 mod extract;
 mod health;
+mod pages;
 mod projects;
 
 use std::sync::Arc;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::ready))
         .route("/badges/{*path}", get(badges::project))
         .route("/badge/{*spec}", get(badges::fixed))
+        .route("/projects/{*slug}", get(pages::project))
         .route("/v1/projects", get(projects::list))
         .route(
             "/v1/projects/{*slug}",

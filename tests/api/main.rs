@@ -13,4 +13,5 @@ mod helpers;
 mod listing;
 mod metrics;
 mod openapi;
+mod pages;
 mod reports;

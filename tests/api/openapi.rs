@@ -4,7 +4,7 @@ use sqlx::PgPool;
 use crate::helpers::spawn_app;
 
 /// Every route the router serves, as the OpenAPI document names them.
-const SERVED: [(&str, &str); 10] = [
+const SERVED: [(&str, &str); 11] = [
     ("put", "/v1/projects/{slug}"),
     ("get", "/v1/projects/{slug}"),
     ("delete", "/v1/projects/{slug}"),
@@ -12,6 +12,7 @@ const SERVED: [(&str, &str); 10] = [
     ("get", "/badges/{slug}.svg"),
     ("get", "/badges/{slug}.json"),
     ("get", "/badge/{spec}.svg"),
+    ("get", "/projects/{slug}"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/openapi.json"),

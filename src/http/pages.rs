@@ -1,0 +1,257 @@
+//! `GET /projects/{slug}`: the human page (SPEC 4). Status, dependencies grouped by scope with
+//! advisory links, and copy-paste embed snippets; no JavaScript. askama escapes every value.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+
+use super::AppState;
+use super::extract::{QueryParams, SlugPath};
+use crate::badge::Face;
+use crate::db;
+use crate::domain::{Counts, Dependency, Scope, ScopeSelection, is_stale};
+
+#[derive(Template)]
+#[template(path = "project.html")]
+struct ProjectPage {
+    slug: String,
+    badge_path: String,
+    message: String,
+    report: Option<ReportView>,
+    markdown: String,
+    html: String,
+    rst: String,
+}
+
+struct ReportView {
+    status: &'static str,
+    stale: bool,
+    stale_after: String,
+    counts: Counts,
+    analyzed_at: String,
+    updated_at: String,
+    groups: Vec<Group>,
+}
+
+struct Group {
+    scope: &'static str,
+    dependencies: Vec<DependencyView>,
+}
+
+struct DependencyView {
+    name: String,
+    ecosystem: String,
+    version: String,
+    latest: Option<String>,
+    freshness: &'static str,
+    advisories: Vec<AdvisoryView>,
+}
+
+struct AdvisoryView {
+    id: String,
+    url: Option<String>,
+    severity: String,
+}
+
+pub async fn project(
+    State(state): State<AppState>,
+    slug: Result<SlugPath, super::ApiError>,
+    query: QueryParams,
+    headers: HeaderMap,
+) -> Response {
+    let Ok(SlugPath(slug)) = slug else {
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            "Not a project slug: use HOST/PATH, like github.com/owner/repo.",
+        );
+    };
+    let Ok(selection) = query.scope() else {
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            "scope must be runtime, dev or all.",
+        );
+    };
+    let project = match db::projects::find(&state.pool, &slug, selection).await {
+        Ok(project) => project,
+        Err(error) if db::is_unavailable(&error) => {
+            tracing::warn!(%error, "database unavailable");
+            return message_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The database is unavailable; try again in a moment.",
+            );
+        }
+        Err(error) => {
+            tracing::error!(%error, "project page failed");
+            return message_page(StatusCode::INTERNAL_SERVER_ERROR, "Internal error.");
+        }
+    };
+    let scope_query = if selection == ScopeSelection::default() {
+        String::new()
+    } else {
+        format!("?scope={}", selection.as_str())
+    };
+    let base = base_url(&headers);
+    // Shown as first reported, whatever case the URL used.
+    let slug = project.as_ref().map_or(slug, |project| project.meta.slug.clone());
+    let (status, report, message) = match project {
+        Some(project) => {
+            let stale = is_stale(project.meta.analyzed_at, Utc::now(), state.stale_after);
+            let face = Face::of(&project.summary, stale);
+            let view = ReportView {
+                status: project.summary.status.as_str(),
+                stale,
+                stale_after: state
+                    .stale_after
+                    .map(|d| humantime::format_duration(d).to_string())
+                    .unwrap_or_default(),
+                counts: project.summary.counts,
+                analyzed_at: when(project.meta.analyzed_at),
+                updated_at: when(project.meta.updated_at),
+                groups: groups(project.dependencies),
+            };
+            (StatusCode::OK, Some(view), face.message)
+        }
+        None => (StatusCode::NOT_FOUND, None, Face::no_report().message),
+    };
+    let badge_url = format!("{base}/badges/{}.svg{scope_query}", slug.display());
+    let page_url = format!("{base}/projects/{}", slug.display());
+    let page = ProjectPage {
+        slug: slug.display().to_owned(),
+        badge_path: format!("/badges/{}.svg{scope_query}", slug.display()),
+        message,
+        report,
+        markdown: format!("[![dependencies]({badge_url})]({page_url})"),
+        html: format!("<a href=\"{page_url}\"><img src=\"{badge_url}\" alt=\"dependencies\"></a>"),
+        rst: format!(".. image:: {badge_url}\n   :target: {page_url}\n   :alt: dependencies"),
+    };
+    match page.render() {
+        Ok(body) => html(status, body),
+        Err(error) => {
+            tracing::error!(%error, "project page template failed");
+            message_page(StatusCode::INTERNAL_SERVER_ERROR, "Internal error.")
+        }
+    }
+}
+
+/// Dependencies by scope, runtime first, in reported order within each.
+fn groups(dependencies: Vec<Dependency>) -> Vec<Group> {
+    [Scope::Runtime, Scope::Build, Scope::Optional, Scope::Dev]
+        .into_iter()
+        .map(|scope| Group {
+            scope: scope.as_str(),
+            dependencies: dependencies
+                .iter()
+                .filter(|d| d.scope == scope)
+                .map(|d| DependencyView {
+                    name: d.name.clone(),
+                    ecosystem: d.ecosystem.clone(),
+                    version: d.version.clone(),
+                    latest: d.latest.clone(),
+                    freshness: d.freshness.as_str(),
+                    advisories: d
+                        .advisories
+                        .iter()
+                        .map(|a| AdvisoryView {
+                            id: a.id.clone(),
+                            url: a.url.clone(),
+                            severity: serde_json::to_value(a.severity)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_owned))
+                                .unwrap_or_default(),
+                        })
+                        .collect(),
+                })
+                .collect(),
+        })
+        .filter(|group| !group.dependencies.is_empty())
+        .collect()
+}
+
+fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The public base URL as the client reached us: behind an OpenShift edge Route, `Host` is the
+/// route's host and `X-Forwarded-Proto` says https.
+fn base_url(headers: &HeaderMap) -> String {
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+    {
+        Some(proto) if proto.trim() == "https" => "https",
+        _ => "http",
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .filter(|h| {
+            !h.is_empty()
+                && h.len() <= 260
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b))
+        })
+        .unwrap_or("localhost");
+    format!("{scheme}://{host}")
+}
+
+#[derive(Template)]
+#[template(
+    source = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>depbadge</title></head><body><p>{{ text }}</p></body></html>",
+    ext = "html"
+)]
+struct MessagePage<'a> {
+    text: &'a str,
+}
+
+fn message_page(status: StatusCode, text: &str) -> Response {
+    html(
+        status,
+        MessagePage { text }
+            .render()
+            .unwrap_or_else(|_| text.to_owned()),
+    )
+}
+
+fn html(status: StatusCode, body: String) -> Response {
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("max-age=60"),
+    );
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_base_url_follows_the_proxy_headers_and_refuses_odd_hosts() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(base_url(&headers), "http://localhost");
+        headers.insert(header::HOST, HeaderValue::from_static("badges.example.com"));
+        headers.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        assert_eq!(base_url(&headers), "https://badges.example.com");
+        headers.insert(
+            header::HOST,
+            HeaderValue::from_static("evil.com/\"><script>"),
+        );
+        assert_eq!(base_url(&headers), "https://localhost");
+    }
+}

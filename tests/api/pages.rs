@@ -1,0 +1,128 @@
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::helpers::{spawn_app, spec_example};
+
+#[sqlx::test]
+async fn the_project_page_shows_status_dependencies_by_scope_and_embed_snippets(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let mut report = spec_example();
+    report["dependencies"].as_array_mut().unwrap().push(json!({
+        "purl": "pkg:npm/%40types/node@20.1.0", "latest": "24.0.0", "scope": "build",
+        "advisories": [{ "id": "<script>alert(1)</script>", "url": "https://example.com/?a=1&b=\"2\"" }]
+    }));
+    app.put_report("github.com/Rust-Lang/Cargo", &report).await;
+
+    let response = app
+        .client
+        .get(app.url("/projects/github.com/rust-lang/cargo"))
+        .header("host", "badges.example.com")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+    assert!(
+        response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let page = response.text().await.unwrap();
+
+    assert!(
+        page.contains("<h1>github.com/Rust-Lang/Cargo</h1>"),
+        "{page}"
+    );
+    assert!(page.contains("<img src=\"/badges/github.com/Rust-Lang/Cargo.svg\" alt=\"dependencies: 1 insecure\">"), "{page}");
+    assert!(page.contains("Status: <strong>vulnerable</strong>"), "the build dependency has an advisory");
+    let (runtime, build, dev) = (
+        page.find("<h2>runtime (1)</h2>"),
+        page.find("<h2>build (1)</h2>"),
+        page.find("<h2>dev (1)</h2>"),
+    );
+    assert!(
+        runtime < build && build < dev && runtime.is_some(),
+        "groups in order runtime, build, dev"
+    );
+    assert!(page.contains("<td>@types/node</td>"));
+    assert!(page.contains("<a href=\"https://github.com/advisories/GHSA-35jh-r3h4-6jhm\">GHSA-35jh-r3h4-6jhm</a> (high)"), "{page}");
+    // Everything the analyzer sent is escaped.
+    assert!(!page.contains("<script>"), "{page}");
+    assert!(
+        page.contains("&#60;script&#62;") || page.contains("&lt;script&gt;"),
+        "{page}"
+    );
+    assert!(
+        page.contains("https://example.com/?a=1&#38;b=&#34;2&#34;")
+            || page.contains("https://example.com/?a=1&amp;b=&quot;2&quot;"),
+        "{page}"
+    );
+    // Snippets use the public URL the client reached.
+    for snippet in [
+        "[![dependencies](https://badges.example.com/badges/github.com/Rust-Lang/Cargo.svg)](https://badges.example.com/projects/github.com/Rust-Lang/Cargo)",
+        ".. image:: https://badges.example.com/badges/github.com/Rust-Lang/Cargo.svg",
+        "   :target: https://badges.example.com/projects/github.com/Rust-Lang/Cargo",
+    ] {
+        assert!(page.contains(snippet), "missing {snippet} in {page}");
+    }
+    assert!(
+        page.contains("&#60;img src=&#34;https://badges.example.com/badges/")
+            || page.contains("&lt;img src=&quot;https://badges.example.com/badges/"),
+        "{page}"
+    );
+    assert!(!page.contains("<script"), "no JavaScript");
+}
+
+#[sqlx::test]
+async fn unknown_invalid_and_scoped_pages(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let response = app
+        .client
+        .get(app.url("/projects/github.com/nobody/here"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 404);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("No report for this project yet"));
+    assert!(
+        page.contains("[![dependencies](http://"),
+        "snippets are there to copy before the first report"
+    );
+
+    let response = app
+        .client
+        .get(app.url("/projects/not-a-slug"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/html; charset=utf-8"
+    );
+
+    app.put_report("github.com/a/b", &spec_example()).await;
+    let page = app
+        .client
+        .get(app.url("/projects/github.com/a/b?scope=dev"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Status: <strong>vulnerable</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("/badges/github.com/a/b.svg?scope=dev"),
+        "the badge and snippets keep the scope"
+    );
+}
