@@ -94,7 +94,9 @@ pub async fn project(
     };
     let base = base_url(&headers);
     // Shown as first reported, whatever case the URL used.
-    let slug = project.as_ref().map_or(slug, |project| project.meta.slug.clone());
+    let slug = project
+        .as_ref()
+        .map_or(slug, |project| project.meta.slug.clone());
     let (status, report, message) = match project {
         Some(project) => {
             let stale = is_stale(project.meta.analyzed_at, Utc::now(), state.stale_after);

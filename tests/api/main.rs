@@ -11,6 +11,7 @@ mod fixtures;
 mod health;
 mod helpers;
 mod listing;
+mod manifests;
 mod metrics;
 mod openapi;
 mod pages;

@@ -38,8 +38,16 @@ async fn the_project_page_shows_status_dependencies_by_scope_and_embed_snippets(
         page.contains("<h1>github.com/Rust-Lang/Cargo</h1>"),
         "{page}"
     );
-    assert!(page.contains("<img src=\"/badges/github.com/Rust-Lang/Cargo.svg\" alt=\"dependencies: 1 insecure\">"), "{page}");
-    assert!(page.contains("Status: <strong>vulnerable</strong>"), "the build dependency has an advisory");
+    assert!(
+        page.contains(
+            "<img src=\"/badges/github.com/Rust-Lang/Cargo.svg\" alt=\"dependencies: 1 insecure\">"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains("Status: <strong>vulnerable</strong>"),
+        "the build dependency has an advisory"
+    );
     let (runtime, build, dev) = (
         page.find("<h2>runtime (1)</h2>"),
         page.find("<h2>build (1)</h2>"),

@@ -1,0 +1,254 @@
+//! `openshift/` must only use what the binary really serves and reads: probe paths and ports,
+//! environment variable names, subcommands, secret files. (Schemas are checked by
+//! kubernetes-validate in scripts/test; this checks meaning.)
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use clap::Parser;
+use depbadge::cli::Cli;
+use depbadge::config::{Config, Sources, VARIABLES};
+use serde_norway::Value;
+use sqlx::PgPool;
+
+use crate::helpers::spawn_app;
+
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openshift");
+
+fn load(file: &str) -> Value {
+    let text = std::fs::read_to_string(Path::new(DIR).join(file))
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    serde_norway::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
+}
+
+fn text(value: &Value) -> &str {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value:?}"))
+}
+
+fn items(value: &Value) -> &Vec<Value> {
+    value
+        .as_sequence()
+        .unwrap_or_else(|| panic!("not a list: {value:?}"))
+}
+
+/// Containers of the Deployment and the migration Job.
+fn containers() -> Vec<(String, Value)> {
+    let mut all = Vec::new();
+    for file in ["deployment.yaml", "migration-job.yaml"] {
+        for container in items(&load(file)["spec"]["template"]["spec"]["containers"]) {
+            all.push((
+                format!("{file}/{}", text(&container["name"])),
+                container.clone(),
+            ));
+        }
+    }
+    all
+}
+
+#[test]
+fn kustomization_lists_every_manifest_and_only_existing_ones() {
+    let listed: BTreeSet<String> = items(&load("kustomization.yaml")["resources"])
+        .iter()
+        .map(|r| text(r).to_owned())
+        .collect();
+    let present: BTreeSet<String> = std::fs::read_dir(DIR)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".yaml") && name != "kustomization.yaml")
+        .collect();
+    assert_eq!(listed, present);
+}
+
+#[test]
+fn every_environment_variable_is_one_the_binary_reads() {
+    let known = |name: &str| {
+        VARIABLES.contains(&name)
+            || name
+                .strip_suffix("_FILE")
+                .is_some_and(|base| VARIABLES.contains(&base))
+    };
+    let configmap = load("configmap.yaml");
+    for name in configmap["data"].as_mapping().unwrap().keys() {
+        assert!(
+            known(text(name)),
+            "configmap.yaml sets {name:?}, which depbadge does not read"
+        );
+    }
+    for (where_, container) in containers() {
+        for env in container["env"].as_sequence().into_iter().flatten() {
+            assert!(
+                known(text(&env["name"])),
+                "{where_} sets {:?}, which depbadge does not read",
+                env["name"]
+            );
+        }
+    }
+}
+
+#[test]
+fn the_configuration_in_the_manifests_is_valid_for_the_binary() {
+    let configmap = load("configmap.yaml");
+    let mut env: Vec<(String, String)> = configmap["data"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (text(k).to_owned(), text(v).to_owned()))
+        .collect();
+    // The example Secret's values, as the mounted files would hold them.
+    let secret = load("secret.example.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    for (key, value) in secret["stringData"].as_mapping().unwrap() {
+        std::fs::write(dir.path().join(text(key)), text(value)).unwrap();
+    }
+    let deployment = load("deployment.yaml");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let mount = text(&container["volumeMounts"][0]["mountPath"]);
+    for variable in items(&container["env"]) {
+        let path = text(&variable["value"]);
+        let file = path
+            .strip_prefix(&format!("{mount}/"))
+            .unwrap_or_else(|| panic!("{path} is not under the secret mount {mount}"));
+        assert!(
+            secret["stringData"].get(file).is_some(),
+            "{path}: the Secret has no key {file}"
+        );
+        env.push((
+            text(&variable["name"]).to_owned(),
+            dir.path().join(file).to_str().unwrap().to_owned(),
+        ));
+    }
+    let config =
+        Config::from_sources(&Sources::from_env(env).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.api_tokens.names().collect::<Vec<_>>(), ["analyzer"]);
+
+    // Ports: the containerPorts are the ones the configured listeners bind.
+    let ports: Vec<(String, u16)> = items(&container["ports"])
+        .iter()
+        .map(|p| {
+            (
+                text(&p["name"]).to_owned(),
+                u16::try_from(p["containerPort"].as_u64().unwrap()).unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ports,
+        [
+            ("http".to_owned(), config.listen_addr.port()),
+            ("metrics".to_owned(), config.metrics_addr.port())
+        ]
+    );
+}
+
+#[test]
+fn containers_run_real_subcommands() {
+    for (where_, container) in containers() {
+        let args: Vec<&str> = items(&container["args"]).iter().map(text).collect();
+        let argv = std::iter::once("depbadge").chain(args.iter().copied());
+        assert!(
+            Cli::try_parse_from(argv).is_ok(),
+            "{where_}: `depbadge {}` is not a command",
+            args.join(" ")
+        );
+    }
+}
+
+#[sqlx::test]
+async fn probes_and_scrapes_use_paths_and_ports_the_binary_serves(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let deployment = load("deployment.yaml");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    let port_names: Vec<&str> = items(&container["ports"])
+        .iter()
+        .map(|p| text(&p["name"]))
+        .collect();
+    for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+        let get = &container[probe]["httpGet"];
+        assert_eq!(
+            text(&get["port"]),
+            "http",
+            "{probe} targets the public listener"
+        );
+        let path = text(&get["path"]);
+        let status = app
+            .client
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert_eq!(status, 200, "{probe} {path}");
+    }
+    assert!(port_names.contains(&"http") && port_names.contains(&"metrics"));
+
+    // The Service exposes both named ports and selects the Deployment's pods.
+    let service = load("service.yaml");
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    for (key, value) in service["spec"]["selector"].as_mapping().unwrap() {
+        assert_eq!(
+            &pod_labels[text(key)],
+            value,
+            "the Service selects the pods by {key:?}"
+        );
+    }
+    let service_ports: Vec<&str> = items(&service["spec"]["ports"])
+        .iter()
+        .map(|p| text(&p["targetPort"]))
+        .collect();
+    assert_eq!(service_ports, ["http", "metrics"]);
+
+    // The Route sends traffic to the public port; the ServiceMonitor scrapes the admin port.
+    let route = load("route.yaml");
+    assert_eq!(
+        text(&route["spec"]["to"]["name"]),
+        text(&service["metadata"]["name"])
+    );
+    assert_eq!(text(&route["spec"]["port"]["targetPort"]), "http");
+    assert_eq!(text(&route["spec"]["tls"]["termination"]), "edge");
+    let monitor = load("servicemonitor.yaml");
+    let endpoint = &monitor["spec"]["endpoints"][0];
+    assert_eq!(text(&endpoint["port"]), "metrics");
+    let path = text(&endpoint["path"]);
+    let scraped = reqwest::get(format!("http://{}{path}", app.admin_address))
+        .await
+        .unwrap();
+    assert_eq!(
+        scraped.status().as_u16(),
+        200,
+        "the ServiceMonitor's {path} on the admin port"
+    );
+    // The Service's labels as applied: its own and those kustomize's `labels` adds to everything.
+    let mut service_labels = service["metadata"]["labels"]
+        .as_mapping()
+        .cloned()
+        .unwrap_or_default();
+    for (key, value) in load("kustomization.yaml")["labels"][0]["pairs"]
+        .as_mapping()
+        .unwrap()
+    {
+        service_labels.insert(key.clone(), value.clone());
+    }
+    for (key, value) in monitor["spec"]["selector"]["matchLabels"]
+        .as_mapping()
+        .unwrap()
+    {
+        assert_eq!(
+            service_labels.get(key),
+            Some(value),
+            "the ServiceMonitor selects the Service by {key:?}"
+        );
+    }
+
+    // Rollouts never take a pod away before its replacement is ready.
+    let rolling = &deployment["spec"]["strategy"]["rollingUpdate"];
+    assert_eq!(rolling["maxUnavailable"].as_u64(), Some(0));
+    assert!(
+        deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"]
+            .as_u64()
+            .unwrap()
+            > 10
+    );
+}
