@@ -183,10 +183,12 @@ impl Report {
 
 fn validate_dependency(input: DependencyInput, field: &str) -> Result<Dependency, ReportError> {
     let purl = input.purl.trim().to_owned();
-    check_length(&purl, MAX_PURL_LEN, &format!("{field}.purl"))?;
+    check_text(&purl, MAX_PURL_LEN, &format!("{field}.purl"))?;
     let package = Package::from_purl(&purl)
         .map_err(|e| ReportError::new("invalid_purl", format!("{field}.purl"), e.to_string()))?;
-    check_length(&package.version, MAX_VERSION_LEN, &format!("{field}.purl"))?;
+    check_text(&package.version, MAX_VERSION_LEN, &format!("{field}.purl"))?;
+    // The purl's parts are percent-decoded: `%00` in a name is a NUL by now.
+    check_text(&package.name, MAX_PURL_LEN, &format!("{field}.purl"))?;
     let latest = match input.latest {
         Some(latest) if latest.trim().is_empty() => {
             return Err(ReportError::new(
@@ -196,7 +198,7 @@ fn validate_dependency(input: DependencyInput, field: &str) -> Result<Dependency
             ));
         }
         Some(latest) => {
-            check_length(&latest, MAX_VERSION_LEN, &format!("{field}.latest"))?;
+            check_text(&latest, MAX_VERSION_LEN, &format!("{field}.latest"))?;
             Some(latest.trim().to_owned())
         }
         None => None,
@@ -234,10 +236,10 @@ fn validate_advisory(input: AdvisoryInput, field: &str) -> Result<Advisory, Repo
             "the advisory id is empty",
         ));
     }
-    check_length(&id, MAX_ADVISORY_ID_LEN, &format!("{field}.id"))?;
+    check_text(&id, MAX_ADVISORY_ID_LEN, &format!("{field}.id"))?;
     let url = match input.url {
         Some(url) => {
-            check_length(&url, MAX_URL_LEN, &format!("{field}.url"))?;
+            check_text(&url, MAX_URL_LEN, &format!("{field}.url"))?;
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(ReportError::new(
                     "invalid_advisory",
@@ -256,12 +258,21 @@ fn validate_advisory(input: AdvisoryInput, field: &str) -> Result<Advisory, Repo
     })
 }
 
-fn check_length(value: &str, max: usize, field: &str) -> Result<(), ReportError> {
+/// Every text of a report is bounded and free of control characters: they have no place in a
+/// name, version, id or URL, and PostgreSQL cannot store NUL at all.
+fn check_text(value: &str, max: usize, field: &str) -> Result<(), ReportError> {
     if value.len() > max {
         return Err(ReportError::new(
             "too_long",
             field,
             format!("longer than {max} bytes"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ReportError::new(
+            "invalid_characters",
+            field,
+            "contains control characters (also when percent-decoded)",
         ));
     }
     Ok(())

@@ -165,6 +165,18 @@ fn cases() -> Vec<Case> {
             "analyzed_at",
         ),
         case(
+            "NUL in an advisory id (PostgreSQL cannot store it)",
+            dep(json!({ "purl": "pkg:cargo/a@1", "advisories": [{ "id": "GHSA\u{0}" }] })),
+            "invalid_characters",
+            "dependencies[1].advisories[0].id",
+        ),
+        case(
+            "percent-encoded NUL in a purl name",
+            dep(json!({ "purl": "pkg:npm/a%00b@1.0.0" })),
+            "invalid_characters",
+            "dependencies[1].purl",
+        ),
+        case(
             "too many dependencies",
             json!({ "dependencies": many }),
             "too_many_dependencies",

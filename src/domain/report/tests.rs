@@ -84,6 +84,26 @@ fn invalid_content_names_the_field() {
             "analyzed_at_in_future",
             "analyzed_at",
         ),
+        (
+            r#"{"dependencies": [{"purl": "pkg:cargo/a%00b@1.0.0"}]}"#,
+            "invalid_characters",
+            "dependencies[0].purl",
+        ),
+        (
+            r#"{"dependencies": [{"purl": "pkg:cargo/ab@1.0%0A"}]}"#,
+            "invalid_characters",
+            "dependencies[0].purl",
+        ),
+        (
+            r#"{"dependencies": [{"purl": "pkg:cargo/a@1", "latest": "1.0\u0000"}]}"#,
+            "invalid_characters",
+            "dependencies[0].latest",
+        ),
+        (
+            r#"{"dependencies": [{"purl": "pkg:cargo/a@1", "advisories": [{"id": "X\u0000"}]}]}"#,
+            "invalid_characters",
+            "dependencies[0].advisories[0].id",
+        ),
     ];
     for (json, code, field) in cases {
         let error = parse(json).unwrap_err();
