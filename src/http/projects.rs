@@ -167,6 +167,7 @@ pub async fn list(State(state): State<AppState>, query: QueryParams) -> ApiResul
     // projects are added or removed, and costs one index range scan whatever the page number.
     let cursor = query
         .get("cursor")
+        .filter(|cursor| !cursor.is_empty())
         .map(|value| {
             Slug::parse(value)
                 .map(|slug| slug.key().to_owned())

@@ -60,6 +60,9 @@ async fn projects_are_listed_in_pages_by_slug_with_a_status_filter(pool: PgPool)
             "analyzed_at": "2026-11-26T08:00:00Z", "updated_at": all["projects"][1]["updated_at"].clone()
         })
     );
+    let (status, first) = app.get_json("/v1/projects?cursor=").await;
+    assert_eq!(status, 200, "an empty cursor is the first page");
+    assert_eq!(first, all);
     let (_, none) = app.get_json("/v1/projects?status=vulnerable").await;
     assert_eq!(none["projects"], json!([]));
 }
