@@ -11,8 +11,8 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::AppState;
 use super::extract::QueryParams;
+use super::{AppState, set_static_headers};
 use crate::badge::render::etag_of;
 use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
 use crate::badge::{BadgeSpec, Face, Lookup, Style, color, static_badge};
@@ -299,21 +299,20 @@ fn respond(state: &AppState, format: Format, answer: Answer, request: &HeaderMap
     if let Some(modified) = answer.last_modified {
         insert(&mut headers, header::LAST_MODIFIED, &httpdate(modified));
     }
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    headers.insert(
-        header::HeaderName::from_static("cross-origin-resource-policy"),
-        HeaderValue::from_static("cross-origin"),
-    );
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
+    set_static_headers(
+        &mut headers,
+        &[
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (
+                header::HeaderName::from_static("cross-origin-resource-policy"),
+                "cross-origin",
+            ),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
     );
     if not_modified(request, &etag, answer.last_modified) {
         headers.remove(header::CONTENT_TYPE);

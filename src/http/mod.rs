@@ -90,6 +90,16 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> axum::resp
     ApiError::Internal("a request handler panicked".into()).into_response()
 }
 
+/// Sets headers whose values are fixed strings.
+fn set_static_headers(
+    headers: &mut axum::http::HeaderMap,
+    pairs: &[(axum::http::HeaderName, &'static str)],
+) {
+    for (name, value) in pairs {
+        headers.insert(name.clone(), axum::http::HeaderValue::from_static(value));
+    }
+}
+
 /// The protocol's definition (SPEC 4), kept in `docs/openapi.json` and embedded at build time.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 

@@ -401,15 +401,7 @@ async fn export_then_import_restores_every_report_exactly(pool: PgPool) {
         );
     }
     // The restore reached the running server's badge cache through NOTIFY and its own reads.
-    let badge = app
-        .client
-        .get(app.url("/badges/github.com/backup/one.svg"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let badge = app.get_text("/badges/github.com/backup/one.svg").await;
     assert!(
         badge.contains("aria-label=\"dependencies: 1 of 1 outdated\""),
         "{badge}"

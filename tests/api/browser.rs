@@ -98,15 +98,7 @@ window.addEventListener('load', () => {{
     // Each image must have loaded with exactly the size its SVG declares.
     let mut expected = Vec::new();
     for badge in &badges {
-        let svg = app
-            .client
-            .get(app.url(badge))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let svg = app.get_text(badge).await;
         let document = roxmltree::Document::parse(&svg).unwrap();
         let root = document.root_element();
         // for-the-badge widths have fractions (as badge-maker's do); browsers round them.

@@ -116,15 +116,7 @@ async fn unknown_invalid_and_scoped_pages(pool: PgPool) {
     );
 
     app.put_report("github.com/a/b", &spec_example()).await;
-    let page = app
-        .client
-        .get(app.url("/projects/github.com/a/b?scope=dev"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_text("/projects/github.com/a/b?scope=dev").await;
     assert!(
         page.contains("Status: <strong>vulnerable</strong>"),
         "{page}"
