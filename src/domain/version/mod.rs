@@ -65,9 +65,8 @@ impl Ecosystem {
                 Some(a.cmp(&b))
             }
             Self::Gem => rubygems::compare(a, b),
-            // Maven's ComparableVersion (qualifier ranks such as `sp` after the release) is not
-            // implemented yet: Maven versions use the generic order, as SPEC 2.1 allows.
-            Self::Maven | Self::Nuget | Self::Other(_) => generic::compare(a, b),
+            Self::Maven => compare_maven(a, b),
+            Self::Nuget | Self::Other(_) => generic::compare(a, b),
         }
     }
 }
@@ -76,6 +75,22 @@ impl fmt::Display for Ecosystem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// Maven's `ComparableVersion` order (`alpha < beta < milestone < rc < snapshot < release < sp`,
+/// `ga`/`final`/`release` equal to the release, `cr` equal to `rc`), from the `mvn_version` crate.
+/// ComparableVersion accepts any string; we accept only the characters Maven versions use, so that
+/// a purl version with spaces or non-ASCII text is `unknown` rather than ordered by accident.
+fn compare_maven(a: &str, b: &str) -> Option<Ordering> {
+    let parse = |v: &str| {
+        let v = v.trim();
+        let plausible = !v.is_empty()
+            && v.len() <= 128
+            && v.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'-' | b'_' | b'+'));
+        plausible.then(|| mvn_version::ComparableVersion::new(v))
+    };
+    Some(parse(a)?.cmp(&parse(b)?))
 }
 
 /// SemVer with the leniency real manifests need: a leading `v` (Go tags, some npm tags) and

@@ -198,17 +198,86 @@ fn other_ecosystems_use_the_generic_order() {
         "13.0.3",
         "20041231",
     ];
-    assert_ascending(&Ecosystem::Maven, &ascending);
     assert_ascending(&Ecosystem::Nuget, &ascending);
     assert_ascending(&Ecosystem::Other("deb".into()), &ascending);
     assert_equal(
-        &Ecosystem::Maven,
+        &Ecosystem::Nuget,
         &[
             ("1.0", "1.0.0"),
             ("1", "1.0.0.0"),
             ("1.01", "1.1"),
             ("v2.0", "2"),
             ("1.0-RC1", "1.0-rc1"),
+        ],
+    );
+    assert_unparseable(&Ecosystem::Nuget, &["", "   ", "1.0 beta", "1.0/2", "∞"]);
+}
+
+/// Orderings after maven-artifact's ComparableVersionTest (Maven 3.x). Where a pair looked
+/// doubtful it was worked through by hand with ComparableVersion's rules: `2.0.a` is `[2, 0, "a"]`
+/// and `2-1` is `[2, [1]]`, and an integer item beats a list item, so `2-1 < 2.0.a`.
+#[test]
+fn maven_follows_comparable_version() {
+    let qualifiers = [
+        "1-alpha2snapshot",
+        "1-alpha2",
+        "1-alpha-123",
+        "1-beta-2",
+        "1-beta123",
+        "1-m2",
+        "1-m11",
+        "1-rc",
+        "1-cr2",
+        "1-rc123",
+        "1-SNAPSHOT",
+        "1",
+        "1-sp",
+        "1-sp2",
+        "1-sp123",
+        "1-abc",
+        "1-def",
+        "1-pom-1",
+        "1-1-snapshot",
+        "1-1",
+        "1-2",
+        "1-123",
+    ];
+    assert_ascending(&Ecosystem::Maven, &qualifiers);
+    let numbers = [
+        "2.0", "2-1", "2.0.a", "2.0.0.a", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b", "2.1-c",
+        "2.1-1", "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11", "11.m2",
+        "11.m11", "11", "11.a", "11b", "11c", "11m",
+    ];
+    assert_ascending(&Ecosystem::Maven, &numbers);
+    assert_equal(
+        &Ecosystem::Maven,
+        &[
+            ("1", "1.0.0"),
+            ("1.0", "1-0"),
+            ("1-ga", "1"),
+            ("1.0-final", "1"),
+            ("1-release", "1"),
+            ("1a1", "1-alpha-1"),
+            ("1b2", "1-beta-2"),
+            ("1m3", "1-milestone-3"),
+            ("1-cr1", "1-rc1"),
+            ("1.0-RC1", "1.0-rc1"),
+            ("1x", "1-x"),
+        ],
+    );
+    // Real releases: Spring (milestones, release candidates, service releases) and Guava (flavours).
+    assert_ascending(
+        &Ecosystem::Maven,
+        &[
+            "5.3.0-M1",
+            "5.3.0-RC1",
+            "5.3.0",
+            "5.3.0.SR1",
+            "5.3.1",
+            "31.1-jre",
+            "32.0.0-android",
+            "32.0.0-jre",
+            "32.1.3-jre",
         ],
     );
     assert_unparseable(&Ecosystem::Maven, &["", "   ", "1.0 beta", "1.0/2", "∞"]);
