@@ -438,3 +438,75 @@ async fn export_then_import_restores_every_report_exactly(pool: PgPool) {
         "the good line still counts: {stderr}"
     );
 }
+
+/// A request in flight when the listener closes is finished, not dropped: a PUT whose body is
+/// still arriving after SIGTERM and after the shutdown delay gets its 201, then the process exits.
+#[sqlx::test]
+async fn a_request_in_flight_during_shutdown_completes(pool: PgPool) {
+    let mut server = start(&database_url(&pool), &[("DEPBADGE_SHUTDOWN_DELAY", "1s")]);
+    let client = reqwest::Client::new();
+    wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
+
+    let body = serde_json::to_vec(&spec_example()).unwrap();
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    let (send, receive) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
+    let stream = futures_util::stream::unfold(receive, |mut receive| async move {
+        receive
+            .recv()
+            .await
+            .map(|chunk| (Ok::<_, std::io::Error>(chunk), receive))
+    });
+    let put = client
+        .put(format!(
+            "http://{}/v1/projects/github.com/e2e/in-flight",
+            server.address
+        ))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(stream))
+        .send();
+    let put = tokio::spawn(put);
+    send.send(first_half.to_vec()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Past the delay: the listener is closed and the server is draining.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server waits for the request in flight"
+    );
+    assert!(
+        TcpStream::connect(server.address).await.is_err(),
+        "no new connections while draining"
+    );
+
+    send.send(second_half.to_vec()).await.unwrap();
+    drop(send);
+    let response = put.await.unwrap().unwrap();
+    assert_eq!(
+        response.status().as_u16(),
+        201,
+        "the request in flight completed"
+    );
+
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server did not exit after draining"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+}
