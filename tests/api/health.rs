@@ -73,3 +73,36 @@ async fn with_the_database_unreachable_liveness_is_200_and_the_api_answers_503(_
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "database_unavailable");
 }
+
+#[sqlx::test]
+async fn the_request_id_is_taken_from_the_request_or_generated_and_echoed(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let echoed = |response: &reqwest::Response| {
+        response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+
+    let given = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "trace-abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed(&given), "trace-abc-123");
+
+    // Missing, or unfit for a log line (spaces, too long): a fresh UUID instead.
+    for header in [None, Some("two words"), Some(&*"x".repeat(200))] {
+        let mut request = app.client.get(app.url("/badges/github.com/a/b.svg"));
+        if let Some(value) = header {
+            request = request.header("x-request-id", value);
+        }
+        let id = echoed(&request.send().await.unwrap());
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "{header:?} gave {id}");
+    }
+    let first = echoed(&app.client.get(app.url("/healthz")).send().await.unwrap());
+    let second = echoed(&app.client.get(app.url("/healthz")).send().await.unwrap());
+    assert_ne!(first, second, "each request gets its own id");
+}
