@@ -5,9 +5,6 @@ ensure_chromium() {
   if [ -n "${CHROMIUM:-}" ] && [ -x "$CHROMIUM" ]; then return 0; fi
   if [ -x /usr/bin/chromium ]; then export CHROMIUM=/usr/bin/chromium; return 0; fi
   log "Chromium not found: installing Debian's chromium for the browser test"
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >/dev/null
+  apt_install chromium
   export CHROMIUM=/usr/bin/chromium
 }

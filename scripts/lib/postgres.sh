@@ -1,13 +1,11 @@
 # shellcheck shell=bash
-# Sourced by scripts/dev and scripts/test. Provides ensure_database: uses DATABASE_URL when it is
+# Sourced by scripts/dev, scripts/test and scripts/bench, after common.sh. Provides ensure_database: uses DATABASE_URL when it is
 # set, else starts a private throwaway PostgreSQL cluster under target/ with the system's
 # initdb/pg_ctl (installing Debian's postgresql package when they are missing) and exports
 # DATABASE_URL for it. initdb refuses to run as root, so as root the cluster belongs to an
 # unprivileged user (postgres, created by the Debian package).
 
 PG_ROOT="${PG_ROOT:-$(pwd)/target/postgres}"  # callers set their own
-
-log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
 find_pg_bindir() {
   local dir
@@ -22,10 +20,7 @@ find_pg_bindir() {
 
 install_postgres() {
   log "PostgreSQL binaries not found: installing Debian's postgresql package"
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq postgresql >/dev/null
+  apt_install postgresql
 }
 
 # Runs a command as the cluster's owner: ourselves, or the postgres user when we are root.
@@ -36,10 +31,6 @@ as_pg_owner() {
   else
     "$@"
   fi
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
 # ensure_database NAME: sets DATABASE_URL to database NAME on a running server.
@@ -102,11 +93,4 @@ stop_database() {
     log "stopping the throwaway PostgreSQL cluster"
     as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
   fi
-}
-
-ensure_rust() {
-  if ! command -v cargo >/dev/null 2>&1; then
-    [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
-  fi
-  command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; return 1; }
 }
