@@ -2,6 +2,7 @@
 //! `{message}-{color}`, where `--` is a dash, `__` an underscore and `_` a space.
 
 use super::render::BadgeSpec;
+use super::text::clean;
 
 /// Longer static badge paths are refused: texts are cut at 255 characters anyway.
 pub const MAX_SPEC_LEN: usize = 1024;
@@ -13,8 +14,12 @@ pub fn parse(spec: &str) -> Option<BadgeSpec> {
     }
     let parts = split_on_single_dashes(spec);
     let (label, message, color) = match parts.as_slice() {
-        [label, message, color] => (unescape(label), unescape(message), color.clone()),
-        [message, color] => (String::new(), unescape(message), color.clone()),
+        [label, message, color] => (
+            clean(&unescape(label)),
+            clean(&unescape(message)),
+            color.clone(),
+        ),
+        [message, color] => (String::new(), clean(&unescape(message)), color.clone()),
         _ => return None,
     };
     Some(BadgeSpec {

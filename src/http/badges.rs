@@ -15,7 +15,7 @@ use super::extract::QueryParams;
 use super::{AppState, set_static_headers};
 use crate::badge::render::etag_of;
 use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
-use crate::badge::{BadgeSpec, Face, Lookup, Style, color, static_badge};
+use crate::badge::{BadgeSpec, Face, Lookup, Style, color, static_badge, text};
 use crate::db;
 use crate::domain::{ScopeSelection, ScopeStatus, Slug, Status, is_stale};
 use crate::ops::metrics::{self, CacheResult};
@@ -76,8 +76,10 @@ impl Options {
         })
     }
 
+    /// Cleaned here, not only when rendered, so that cache keys stay small and labels that
+    /// render alike share one cached SVG.
     fn label(&self) -> String {
-        self.label.clone().unwrap_or_else(|| {
+        self.label.as_deref().map(text::clean).unwrap_or_else(|| {
             if self.compact {
                 COMPACT_LABEL
             } else {
@@ -118,7 +120,44 @@ pub struct BadgeRequest {
     path: String,
     /// `None` when the query string could not be parsed or an option is invalid.
     options: Option<Options>,
-    headers: HeaderMap,
+    conditions: Conditions,
+}
+
+/// The request's validators, for a 304.
+struct Conditions {
+    if_none_match: Option<String>,
+    if_modified_since: Option<DateTime<Utc>>,
+}
+
+impl Conditions {
+    fn from_headers(headers: &HeaderMap) -> Self {
+        let text = |name| {
+            headers
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        Self {
+            if_none_match: text(header::IF_NONE_MATCH).map(str::to_owned),
+            if_modified_since: text(header::IF_MODIFIED_SINCE)
+                .and_then(|v| DateTime::parse_from_rfc2822(v).ok())
+                .map(|at| at.with_timezone(&Utc)),
+        }
+    }
+
+    /// RFC 9110: `If-None-Match` decides when present (weak comparison); else `If-Modified-Since`.
+    fn not_modified(&self, etag: &str, last_modified: Option<DateTime<Utc>>) -> bool {
+        if let Some(candidates) = &self.if_none_match {
+            return candidates
+                .split(',')
+                .map(|c| c.trim().trim_start_matches("W/"))
+                .any(|c| c == "*" || c == etag);
+        }
+        match (self.if_modified_since, last_modified) {
+            // HTTP dates have whole seconds.
+            (Some(since), Some(modified)) => modified.timestamp() <= since.timestamp(),
+            _ => false,
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for BadgeRequest {
@@ -134,7 +173,7 @@ impl<S: Send + Sync> FromRequestParts<S> for BadgeRequest {
         Ok(Self {
             path,
             options,
-            headers: parts.headers.clone(),
+            conditions: Conditions::from_headers(&parts.headers),
         })
     }
 }
@@ -150,7 +189,7 @@ pub async fn project(State(state): State<AppState>, request: BadgeRequest) -> Re
         (Ok(slug), Some(options)) => status_answer(&state, &slug, options).await,
         (_, options) => invalid(options.unwrap_or_default()),
     };
-    respond(&state, format, answer, &request.headers)
+    respond(&state, format, answer, &request.conditions)
 }
 
 /// `GET /badge/{label}-{message}-{color}.svg`: shields.io's static badge.
@@ -162,8 +201,8 @@ pub async fn fixed(State(state): State<AppState>, request: BadgeRequest) -> Resp
     let answer = match (parsed, request.options) {
         (Some(mut spec), Some(options)) => {
             spec.style = options.style;
-            if let Some(label) = options.label {
-                spec.label = label;
+            if options.label.is_some() {
+                spec.label = options.label();
             }
             if options.color.is_some() {
                 spec.color = options.color;
@@ -178,7 +217,7 @@ pub async fn fixed(State(state): State<AppState>, request: BadgeRequest) -> Resp
         }
         (_, options) => invalid(options.unwrap_or_default()),
     };
-    respond(&state, Format::Svg, answer, &request.headers)
+    respond(&state, Format::Svg, answer, &request.conditions)
 }
 
 fn invalid(options: Options) -> Answer {
@@ -272,7 +311,7 @@ async fn scope_status(
     }
 }
 
-fn respond(state: &AppState, format: Format, answer: Answer, request: &HeaderMap) -> Response {
+fn respond(state: &AppState, format: Format, answer: Answer, conditions: &Conditions) -> Response {
     let (body, etag, content_type) = match format {
         Format::Svg => {
             let rendered = state.badges.rendered(&answer.spec);
@@ -314,7 +353,7 @@ fn respond(state: &AppState, format: Format, answer: Answer, request: &HeaderMap
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         ],
     );
-    if not_modified(request, &etag, answer.last_modified) {
+    if conditions.not_modified(&etag, answer.last_modified) {
         headers.remove(header::CONTENT_TYPE);
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
@@ -340,28 +379,6 @@ fn endpoint_json(answer: &Answer) -> String {
         body["isError"] = json!(true);
     }
     body.to_string()
-}
-
-/// RFC 9110: `If-None-Match` decides when present (weak comparison); else `If-Modified-Since`.
-fn not_modified(request: &HeaderMap, etag: &str, last_modified: Option<DateTime<Utc>>) -> bool {
-    if let Some(candidates) = request
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
-        return candidates
-            .split(',')
-            .map(|c| c.trim().trim_start_matches("W/"))
-            .any(|c| c == "*" || c == etag);
-    }
-    let since = request
-        .get(header::IF_MODIFIED_SINCE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| DateTime::parse_from_rfc2822(v).ok());
-    match (since, last_modified) {
-        // HTTP dates have whole seconds.
-        (Some(since), Some(modified)) => modified.timestamp() <= since.timestamp(),
-        _ => false,
-    }
 }
 
 fn httpdate(at: DateTime<Utc>) -> String {
