@@ -20,6 +20,8 @@ pub struct Slug {
 pub enum SlugError {
     #[error("the slug is empty")]
     Empty,
+    #[error("the slug is not valid UTF-8 once percent-decoded")]
+    NotUtf8,
     #[error("the slug is longer than {MAX_SLUG_LEN} characters")]
     TooLong,
     #[error("the slug needs a host and a path, like github.com/owner/repo")]

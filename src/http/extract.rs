@@ -49,7 +49,7 @@ impl<S: Send + Sync> FromRequestParts<S> for SlugPath {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::InvalidSlug(crate::domain::SlugError::Empty))?;
+            .map_err(|_| ApiError::InvalidSlug(crate::domain::SlugError::NotUtf8))?;
         Ok(Self(Slug::parse(&raw)?))
     }
 }

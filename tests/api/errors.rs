@@ -315,6 +315,12 @@ async fn read_routes_name_the_bad_parameter(pool: PgPool) {
         assert_eq!(error["error"]["code"], code, "{path}");
         assert_eq!(error["error"]["field"].as_str(), field, "{path}");
     }
+    let (status, error) = app.get_json("/v1/projects/github.com/a/%FF").await;
+    assert_eq!(status, 400);
+    assert_eq!(
+        error["error"]["message"],
+        "the slug is not valid UTF-8 once percent-decoded"
+    );
     // `..` sent as is (HTTP clients would normalize it away).
     for path in [
         "/v1/projects/github.com/a/../b",
