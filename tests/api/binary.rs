@@ -19,6 +19,32 @@ struct Server {
     address: SocketAddr,
 }
 
+impl Server {
+    /// Sends SIGTERM, as the kubelet does.
+    fn terminate(&self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    async fn assert_exits_cleanly_within(&mut self, limit: Duration, what: &str) {
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(started.elapsed() < limit, "{what}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert!(status.success(), "exit status {status}");
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -142,14 +168,7 @@ async fn sigterm_fails_readiness_at_once_keeps_serving_for_the_delay_then_exits_
     let client = reqwest::Client::new();
     wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
 
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.terminate();
     wait_for(&client, &server, "/readyz", 503, Duration::from_secs(1)).await;
     assert_eq!(
         get(&client, &server, "/healthz").await,
@@ -162,18 +181,12 @@ async fn sigterm_fails_readiness_at_once_keeps_serving_for_the_delay_then_exits_
         "still serving during the delay"
     );
 
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the server did not exit after the delay"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "exit status {status}");
+    server
+        .assert_exits_cleanly_within(
+            Duration::from_secs(10),
+            "the server did not exit after the delay",
+        )
+        .await;
 
     // The logs are JSON lines, with an access event per request.
     let mut stdout = String::new();
@@ -469,14 +482,7 @@ async fn a_request_in_flight_during_shutdown_completes(pool: PgPool) {
     send.send(first_half.to_vec()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(200)).await;
 
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.terminate();
     // Past the delay: the listener is closed and the server is draining.
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
@@ -497,16 +503,10 @@ async fn a_request_in_flight_during_shutdown_completes(pool: PgPool) {
         "the request in flight completed"
     );
 
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the server did not exit after draining"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
-    assert!(status.success(), "exit status {status}");
+    server
+        .assert_exits_cleanly_within(
+            Duration::from_secs(10),
+            "the server did not exit after draining",
+        )
+        .await;
 }
