@@ -59,14 +59,16 @@ impl Face {
     }
 }
 
-/// When the badge last changed: the report's write time, or the moment it went stale.
+/// When the badge last changed, seen at `now`: the report's write time, or the moment it went
+/// stale if that is later (so that `If-Modified-Since` never hides the grey stale badge).
 pub fn last_modified(
     updated_at: DateTime<Utc>,
     analyzed_at: DateTime<Utc>,
     stale_after: Option<std::time::Duration>,
+    now: DateTime<Utc>,
 ) -> DateTime<Utc> {
     match stale_after.and_then(|d| chrono::Duration::from_std(d).ok()) {
-        Some(limit) if Utc::now() - analyzed_at > limit => updated_at.max(analyzed_at + limit),
+        Some(limit) if now - analyzed_at > limit => updated_at.max(analyzed_at + limit),
         _ => updated_at,
     }
 }
@@ -86,6 +88,34 @@ mod tests {
                 vulnerable,
                 unknown: 0,
             },
+        }
+    }
+
+    #[test]
+    fn last_modified_moves_to_the_moment_the_report_went_stale() {
+        let day = chrono::Duration::days(1);
+        let thirty_days = Some(std::time::Duration::from_secs(30 * 86_400));
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+        // Written 20 days ago about an analysis 40 days old: stale since 10 days ago.
+        let (updated_at, analyzed_at) = (now - day * 20, now - day * 40);
+        let cases = [
+            (thirty_days, now, now - day * 10),
+            // Before it went stale, the write time.
+            (thirty_days, now - day * 15, updated_at),
+            // Stale when written: the write time is later than the moment it went stale.
+            (
+                Some(std::time::Duration::from_secs(86_400)),
+                now,
+                updated_at,
+            ),
+            (None, now, updated_at),
+        ];
+        for (stale_after, at, expected) in cases {
+            assert_eq!(
+                last_modified(updated_at, analyzed_at, stale_after, at),
+                expected,
+                "{stale_after:?} at {at}"
+            );
         }
     }
 

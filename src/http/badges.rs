@@ -249,7 +249,8 @@ async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answe
             is_error: false,
         };
     };
-    let stale = is_stale(status.analyzed_at, Utc::now(), state.stale_after);
+    let now = Utc::now();
+    let stale = is_stale(status.analyzed_at, now, state.stale_after);
     let max_age = if served_stale || status.summary.status == Status::Unknown {
         SHORT_MAX_AGE
     } else {
@@ -261,6 +262,7 @@ async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answe
             status.updated_at,
             status.analyzed_at,
             state.stale_after,
+            now,
         )),
         cache: CachePolicy::MaxAge(max_age),
         is_error: false,

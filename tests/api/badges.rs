@@ -4,7 +4,7 @@ use depbadge::badge::{BadgeSpec, Style};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{TestApp, raw_get, report_at, spawn_app, spec_example};
+use crate::helpers::{TestApp, days_ago, minutes_ago, raw_get, report_at, spawn_app, spec_example};
 
 /// A badge as fetched: status, headers and the SVG's accessible text and colors.
 struct Badge {
@@ -74,13 +74,13 @@ async fn each_status_has_its_message_and_color(pool: PgPool) {
     let reports = [
         (
             "fresh",
-            report_at("2026-11-26T08:00:00Z", "5.0.0", 12),
+            report_at(&minutes_ago(120), "5.0.0", 12),
             "up to date",
             "#4b0",
         ),
         (
             "outdated",
-            json!({"analyzed_at": "2026-11-26T08:00:00Z", "dependencies": (0..12).map(|i| json!({"purl": format!("pkg:cargo/c{i}@{}", if i < 3 { "1.0.0" } else { "5.0.0" }), "latest": "5.0.0"})).collect::<Vec<_>>()}),
+            json!({"analyzed_at": minutes_ago(120), "dependencies": (0..12).map(|i| json!({"purl": format!("pkg:cargo/c{i}@{}", if i < 3 { "1.0.0" } else { "5.0.0" }), "latest": "5.0.0"})).collect::<Vec<_>>()}),
             "3 of 12 outdated",
             "#d8b800",
         ),
@@ -99,7 +99,7 @@ async fn each_status_has_its_message_and_color(pool: PgPool) {
         ),
         (
             "stale",
-            report_at("2020-01-01T00:00:00Z", "5.0.0", 1),
+            report_at(&days_ago(400), "5.0.0", 1),
             "up to date",
             "#939393",
         ),
@@ -339,21 +339,15 @@ async fn spawn_app_with_short_ttl(pool: PgPool) -> TestApp {
 #[sqlx::test]
 async fn a_write_is_visible_in_the_next_badge_read_on_the_same_process(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.put_report(
-        "github.com/a/b",
-        &report_at("2026-11-26T08:00:00Z", "1.0.0", 2),
-    )
-    .await;
+    app.put_report("github.com/a/b", &report_at(&minutes_ago(120), "1.0.0", 2))
+        .await;
     assert_eq!(
         badge(&app, "/badges/github.com/a/b.svg").await.aria_label(),
         "dependencies: 2 of 2 outdated"
     );
     // The badge is cached now; the write must not wait for the TTL.
-    app.put_report(
-        "github.com/a/b",
-        &report_at("2026-11-26T09:00:00Z", "5.0.0", 2),
-    )
-    .await;
+    app.put_report("github.com/a/b", &report_at(&minutes_ago(60), "5.0.0", 2))
+        .await;
     assert_eq!(
         badge(&app, "/badges/github.com/a/b.svg").await.aria_label(),
         "dependencies: up to date"
@@ -377,10 +371,7 @@ async fn a_write_on_one_replica_reaches_another_replicas_cache_within_a_second(p
     let writer = spawn_app(pool.clone()).await;
     let reader = spawn_app(pool).await;
     writer
-        .put_report(
-            "github.com/a/b",
-            &report_at("2026-11-26T08:00:00Z", "1.0.0", 2),
-        )
+        .put_report("github.com/a/b", &report_at(&minutes_ago(120), "1.0.0", 2))
         .await;
     assert_eq!(
         badge(&reader, "/badges/github.com/a/b.svg")
@@ -391,10 +382,7 @@ async fn a_write_on_one_replica_reaches_another_replicas_cache_within_a_second(p
     tokio::time::sleep(Duration::from_millis(300)).await; // let the reader's LISTEN connection settle
 
     writer
-        .put_report(
-            "github.com/a/b",
-            &report_at("2026-11-26T09:00:00Z", "5.0.0", 2),
-        )
+        .put_report("github.com/a/b", &report_at(&minutes_ago(60), "5.0.0", 2))
         .await;
     let written = Instant::now();
     loop {
@@ -415,11 +403,8 @@ async fn a_write_on_one_replica_reaches_another_replicas_cache_within_a_second(p
 #[sqlx::test]
 async fn the_json_badge_follows_the_shields_endpoint_schema(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.put_report(
-        "github.com/a/b",
-        &report_at("2026-11-26T08:00:00Z", "5.0.0", 1),
-    )
-    .await;
+    app.put_report("github.com/a/b", &report_at(&minutes_ago(120), "5.0.0", 1))
+        .await;
     let (status, body) = app.get_json("/badges/github.com/a/b.json").await;
     assert_eq!(status, 200);
     assert_eq!(

@@ -60,10 +60,19 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The variables that make up the test's clock: CI also runs the suite under `faketime` (a year
+/// ahead), and the binary must see the same time as the test that starts it with `env_clear`.
+fn clock_env() -> Vec<(String, String)> {
+    std::env::vars()
+        .filter(|(name, _)| name == "LD_PRELOAD" || name.starts_with("FAKETIME"))
+        .collect()
+}
+
 fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
     let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let child = Command::new(BINARY)
         .env_clear()
+        .envs(clock_env())
         .env("DATABASE_URL", database_url)
         .env("DEPBADGE_LISTEN_ADDR", address.to_string())
         .env(
@@ -227,6 +236,7 @@ fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let output = Command::new(BINARY)
         .args(args)
         .env_clear()
+        .envs(clock_env())
         .envs(env.iter().copied())
         .output()
         .unwrap();
@@ -364,7 +374,7 @@ async fn export_then_import_restores_every_report_exactly(pool: PgPool) {
     app.put_report(slugs[0], &spec_example()).await;
     app.put_report(
         slugs[1],
-        &crate::helpers::report_at("2026-11-20T10:00:00Z", "1.0.0", 3),
+        &crate::helpers::report_at(&crate::helpers::days_ago(7), "1.0.0", 3),
     )
     .await;
     app.put_report(slugs[2], &serde_json::json!({ "dependencies": [] }))

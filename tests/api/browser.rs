@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use depbadge::badge::Style;
 use sqlx::PgPool;
 
-use crate::helpers::{report_at, spawn_app, spec_example};
+use crate::helpers::{minutes_ago, report_at, spawn_app, spec_example};
 
 fn chromium() -> PathBuf {
     let candidates = [
@@ -59,7 +59,7 @@ async fn badges_render_as_images_in_headless_chromium(pool: PgPool) {
         .await;
     app.put_report(
         "github.com/demo/fresh",
-        &report_at("2026-11-26T08:00:00Z", "5.0.0", 3),
+        &report_at(&minutes_ago(120), "5.0.0", 3),
     )
     .await;
 

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::helpers::{report_at, spawn_app};
+use crate::helpers::{minutes_ago, report_at, spawn_app};
 
 const WRITERS: usize = 12;
 const DEPENDENCIES: usize = 40;
@@ -63,18 +63,17 @@ async fn concurrent_writers_of_one_slug_never_mix_reports_and_the_newest_wins(po
         })
         .collect();
 
-    // Writer i sends a report analyzed at 08:i with every dependency at version i.0.0; they start
-    // in reverse age order so that late, older reports really arrive after newer ones.
+    // Writer i sends a report analyzed at minute i of the hour before last, with every dependency
+    // at version i.0.0; they start in reverse age order so that late, older reports really arrive
+    // after newer ones.
+    let hour = minutes_ago(120);
+    let analyzed_at = |i: usize| format!("{}{i:02}:00Z", &hour[..14]);
     let writers: Vec<_> = (1..=WRITERS)
         .rev()
         .map(|i| {
             let app = app.clone();
+            let body = report_at(&analyzed_at(i), &format!("{i}.0.0"), DEPENDENCIES);
             tokio::spawn(async move {
-                let body = report_at(
-                    &format!("2026-11-26T08:{i:02}:00Z"),
-                    &format!("{i}.0.0"),
-                    DEPENDENCIES,
-                );
                 app.put_report("github.com/race/one", &body)
                     .await
                     .status()
@@ -106,7 +105,7 @@ async fn concurrent_writers_of_one_slug_never_mix_reports_and_the_newest_wins(po
         .await;
     assert_eq!(
         stored["analyzed_at"],
-        format!("2026-11-26T08:{WRITERS:02}:00Z"),
+        analyzed_at(WRITERS),
         "the newest report wins"
     );
     assert_eq!(
@@ -121,7 +120,7 @@ async fn concurrent_writers_of_one_slug_never_mix_reports_and_the_newest_wins(po
 #[sqlx::test]
 async fn concurrent_identical_puts_store_the_report_once(pool: PgPool) {
     let app = Arc::new(spawn_app(pool).await);
-    let body = report_at("2026-11-26T08:00:00Z", "1.0.0", DEPENDENCIES);
+    let body = report_at(&minutes_ago(120), "1.0.0", DEPENDENCIES);
     let puts: Vec<_> = (0..8)
         .map(|_| {
             let (app, body) = (app.clone(), body.clone());

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{TOKEN, raw_get, spawn_app, spawn_app_with, spec_example};
+use crate::helpers::{TOKEN, minutes_ago, raw_get, spawn_app, spawn_app_with, spec_example};
 
 /// One bad request: what is sent and the JSON error expected.
 struct Case {
@@ -86,7 +86,7 @@ fn cases() -> Vec<Case> {
         },
         case(
             "missing dependencies",
-            json!({ "analyzed_at": "2026-11-26T08:00:00Z" }),
+            json!({ "analyzed_at": minutes_ago(120) }),
             "invalid_field",
             "dependencies",
         ),

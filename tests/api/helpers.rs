@@ -95,10 +95,23 @@ impl TestApp {
     }
 }
 
-/// SPEC 2's example report.
+/// An RFC 3339 timestamp (whole seconds, UTC) `minutes` before now. Reports in tests are dated
+/// relative to the clock, so that the suite passes on any date (CI also runs it a year ahead).
+pub fn minutes_ago(minutes: i64) -> String {
+    let at = chrono::Utc::now() - chrono::Duration::minutes(minutes);
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub fn days_ago(days: i64) -> String {
+    minutes_ago(days * 24 * 60)
+}
+
+/// The contract's example report (docs/contract.md), analyzed an hour before the test binary
+/// started: the same report on every call, so that sending it twice is a retry.
 pub fn spec_example() -> Value {
+    static ANALYZED_AT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| minutes_ago(60));
     json!({
-        "analyzed_at": "2026-11-26T08:00:00Z",
+        "analyzed_at": *ANALYZED_AT,
         "dependencies": [
             { "purl": "pkg:cargo/serde@1.0.100", "latest": "1.0.215", "scope": "runtime", "advisories": [] },
             { "purl": "pkg:npm/lodash@4.17.20", "latest": "4.17.21", "scope": "dev",

@@ -1,15 +1,14 @@
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{TOKEN, report_at, spawn_app, spec_example};
+use crate::helpers::{TOKEN, days_ago, minutes_ago, report_at, spawn_app, spec_example};
 
 #[sqlx::test]
 async fn putting_the_spec_example_creates_the_project_and_returns_its_status(pool: PgPool) {
     let app = spawn_app(pool).await;
 
-    let response = app
-        .put_report("github.com/rust-lang/cargo", &spec_example())
-        .await;
+    let report = spec_example();
+    let response = app.put_report("github.com/rust-lang/cargo", &report).await;
     assert_eq!(response.status().as_u16(), 201);
     let document: Value = response.json().await.unwrap();
     assert_eq!(document["slug"], "github.com/rust-lang/cargo");
@@ -20,7 +19,7 @@ async fn putting_the_spec_example_creates_the_project_and_returns_its_status(poo
         document["counts"],
         json!({"total": 1, "up_to_date": 0, "outdated": 1, "vulnerable": 0, "unknown": 0})
     );
-    assert_eq!(document["analyzed_at"], "2026-11-26T08:00:00Z");
+    assert_eq!(document["analyzed_at"], report["analyzed_at"]);
 
     let (status, document) = app
         .get_json("/v1/projects/github.com/rust-lang/cargo?scope=all")
@@ -70,17 +69,10 @@ async fn a_retried_put_changes_nothing(pool: PgPool) {
 #[sqlx::test]
 async fn a_newer_report_replaces_the_old_one(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.put_report(
-        "github.com/a/b",
-        &report_at("2026-11-26T08:00:00Z", "1.0.0", 3),
-    )
-    .await;
-    let response = app
-        .put_report(
-            "github.com/a/b",
-            &report_at("2026-11-26T09:00:00Z", "5.0.0", 2),
-        )
+    app.put_report("github.com/a/b", &report_at(&minutes_ago(120), "1.0.0", 3))
         .await;
+    let newer = report_at(&minutes_ago(60), "5.0.0", 2);
+    let response = app.put_report("github.com/a/b", &newer).await;
     assert_eq!(response.status().as_u16(), 200);
     let document: Value = response.json().await.unwrap();
     assert_eq!(document["changed"], true);
@@ -88,24 +80,18 @@ async fn a_newer_report_replaces_the_old_one(pool: PgPool) {
 
     let (_, stored) = app.get_json("/v1/projects/github.com/a/b").await;
     assert_eq!(stored["counts"]["total"], 2);
-    assert_eq!(stored["analyzed_at"], "2026-11-26T09:00:00Z");
+    assert_eq!(stored["analyzed_at"], newer["analyzed_at"]);
     assert_eq!(app.row_counts().await, (1, 2));
 }
 
 #[sqlx::test]
 async fn a_late_report_older_than_the_stored_one_is_refused_with_409(pool: PgPool) {
     let app = spawn_app(pool).await;
-    app.put_report(
-        "github.com/a/b",
-        &report_at("2026-11-26T09:00:00Z", "5.0.0", 2),
-    )
-    .await;
+    let newer = report_at(&minutes_ago(60), "5.0.0", 2);
+    app.put_report("github.com/a/b", &newer).await;
 
     let response = app
-        .put_report(
-            "github.com/a/b",
-            &report_at("2026-11-26T08:00:00Z", "1.0.0", 3),
-        )
+        .put_report("github.com/a/b", &report_at(&minutes_ago(120), "1.0.0", 3))
         .await;
     assert_eq!(response.status().as_u16(), 409);
     let error: Value = response.json().await.unwrap();
@@ -113,7 +99,7 @@ async fn a_late_report_older_than_the_stored_one_is_refused_with_409(pool: PgPoo
     assert_eq!(error["error"]["field"], "analyzed_at");
 
     let (_, stored) = app.get_json("/v1/projects/github.com/a/b").await;
-    assert_eq!(stored["analyzed_at"], "2026-11-26T09:00:00Z");
+    assert_eq!(stored["analyzed_at"], newer["analyzed_at"]);
     assert_eq!(stored["status"], "up-to-date");
     assert_eq!(app.row_counts().await, (1, 2));
 }
@@ -137,7 +123,7 @@ async fn slugs_are_case_insensitive_and_keep_their_first_spelling(pool: PgPool) 
     let response = app
         .put_report(
             "github.com/RUST-LANG/cargo",
-            &report_at("2026-11-26T09:00:00Z", "5.0.0", 1),
+            &report_at(&minutes_ago(60), "5.0.0", 1),
         )
         .await;
     assert_eq!(response.status().as_u16(), 200);
@@ -183,7 +169,7 @@ async fn delete_requires_a_token(pool: PgPool) {
 #[sqlx::test]
 async fn status_and_counts_follow_the_scope_table(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let report = json!({ "analyzed_at": "2026-11-26T08:00:00Z", "dependencies": [
+    let report = json!({ "analyzed_at": minutes_ago(120), "dependencies": [
         { "purl": "pkg:cargo/tokio@1.40.0", "latest": "1.40.0", "scope": "runtime" },
         { "purl": "pkg:cargo/cc@1.0.0", "latest": "1.2.0", "scope": "build" },
         { "purl": "pkg:cargo/serde_json@1.0.0", "scope": "optional" },
@@ -221,22 +207,14 @@ async fn status_and_counts_follow_the_scope_table(pool: PgPool) {
 async fn special_statuses_none_and_unknown(pool: PgPool) {
     let app = spawn_app(pool).await;
     let empty = json!({ "dependencies": [] });
-    let (_, document) = (
-        201,
-        app.put_report("github.com/a/empty", &empty)
-            .await
-            .json::<Value>()
-            .await
-            .unwrap(),
-    );
+    let response = app.put_report("github.com/a/empty", &empty).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let document: Value = response.json().await.unwrap();
     assert_eq!(document["status"], "none");
     let unknown = json!({ "dependencies": [{ "purl": "pkg:cargo/a@1.0.0" }, { "purl": "pkg:gem/b@not..valid", "latest": "1.0" }] });
-    let document: Value = app
-        .put_report("github.com/a/unknown", &unknown)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let response = app.put_report("github.com/a/unknown", &unknown).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let document: Value = response.json().await.unwrap();
     assert_eq!(document["status"], "unknown");
     assert_eq!(document["counts"]["unknown"], 2);
     assert_eq!(document["dependencies"][1]["freshness"], "unknown");
@@ -246,10 +224,7 @@ async fn special_statuses_none_and_unknown(pool: PgPool) {
 async fn reports_older_than_the_stale_limit_are_marked_stale(pool: PgPool) {
     let app = spawn_app(pool).await;
     let document: Value = app
-        .put_report(
-            "github.com/a/old",
-            &report_at("2020-01-01T00:00:00Z", "5.0.0", 1),
-        )
+        .put_report("github.com/a/old", &report_at(&days_ago(400), "5.0.0", 1))
         .await
         .json()
         .await
