@@ -14,6 +14,7 @@ use crate::badge::BadgeCache;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::ops;
+use crate::ops::metrics::Metrics;
 use crate::ops::readiness::Readiness;
 
 /// A request waits at most this long for a connection, so that an unreachable database gives a
@@ -49,7 +50,7 @@ impl Application {
         Ok(Self {
             listener,
             admin_listener,
-            state: AppState::new(config, pool, Readiness::default(), badges),
+            state: AppState::new(config, pool, Readiness::default(), badges, Metrics::new()),
             migrate: config.migrate,
         })
     }
@@ -74,14 +75,20 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let pool = self.state.pool.clone();
+        let metrics = self.state.metrics.clone();
         let background = [
-            tokio::spawn(ops::database::watch(pool.clone(), self.migrate)),
+            tokio::spawn(ops::database::watch(
+                pool.clone(),
+                self.migrate,
+                metrics.clone(),
+            )),
             tokio::spawn(ops::invalidation::listen(
                 pool.clone(),
                 self.state.badges.clone(),
+                metrics.clone(),
             )),
             // Scrapes may go on while the main listener drains; the admin server ends with the process.
-            tokio::spawn(serve_admin(self.admin_listener, pool)),
+            tokio::spawn(serve_admin(self.admin_listener, metrics, pool)),
         ];
         let served = axum::serve(self.listener, http::router(self.state))
             .with_graceful_shutdown(shutdown)
@@ -93,10 +100,8 @@ impl Application {
     }
 }
 
-async fn serve_admin(listener: TcpListener, pool: PgPool) {
-    if let Err(error) =
-        axum::serve(listener, http::admin_router(ops::metrics::install(), pool)).await
-    {
+async fn serve_admin(listener: TcpListener, metrics: Metrics, pool: PgPool) {
+    if let Err(error) = axum::serve(listener, http::admin_router(metrics, pool)).await {
         tracing::error!(%error, "the admin listener stopped");
     }
 }

@@ -207,7 +207,6 @@ async fn serve(config: Config) -> Result<(), Failure> {
     if config.api_tokens.is_empty() {
         tracing::warn!("DEPBADGE_API_TOKENS is empty: every write will be refused with 401");
     }
-    ops::metrics::install();
     let pool = lazy_pool(&config);
     let app = Application::build(&config, pool).await.map_err(|e| {
         Failure::Run(format!(

@@ -4,17 +4,17 @@
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::ops::metrics;
+use crate::ops::metrics::Metrics;
 
 pub const REQUEST_ID: &str = "x-request-id";
 const MAX_REQUEST_ID_LEN: usize = 128;
 
-pub async fn log_request(request: Request, next: Next) -> Response {
+pub async fn log_request(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = request
         .headers()
@@ -38,7 +38,7 @@ pub async fn log_request(request: Request, next: Next) -> Response {
 
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
-    metrics::record_request(method.as_str(), &route, status, seconds);
+    metrics.record_request(method.as_str(), &route, status, seconds);
     let latency_ms = seconds * 1000.0;
     tracing::info!(
         target: "depbadge::access",

@@ -18,7 +18,7 @@ use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
 use crate::badge::{BadgeSpec, Face, Lookup, Style, color, static_badge, text};
 use crate::db;
 use crate::domain::{ScopeSelection, ScopeStatus, Slug, Status, is_stale};
-use crate::ops::metrics::{self, CacheResult};
+use crate::ops::metrics::CacheResult;
 
 /// Image proxies give up after a few seconds: a badge read waits at most this for the database
 /// before answering from what this replica knows.
@@ -278,7 +278,7 @@ async fn scope_status(
 ) -> Result<(Option<ScopeStatus>, bool), ()> {
     let cached = state.badges.status(slug.key(), scope);
     if let Lookup::Fresh(status) = cached {
-        metrics::record_badge_lookup(CacheResult::Hit);
+        state.metrics.record_badge_lookup(CacheResult::Hit);
         return Ok((status, false));
     }
     let ticket = state.badges.ticket();
@@ -290,7 +290,7 @@ async fn scope_status(
     match read {
         Ok(Ok(status)) => {
             state.badges.store_status(slug.key(), scope, status, ticket);
-            metrics::record_badge_lookup(CacheResult::Miss);
+            state.metrics.record_badge_lookup(CacheResult::Miss);
             Ok((status, false))
         }
         failure => {
@@ -301,7 +301,7 @@ async fn scope_status(
             match cached {
                 Lookup::Stale(status) => {
                     tracing::warn!(%error, "database read failed; serving the last known badge");
-                    metrics::record_badge_lookup(CacheResult::Stale);
+                    state.metrics.record_badge_lookup(CacheResult::Stale);
                     Ok((status, true))
                 }
                 _ => {

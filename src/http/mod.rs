@@ -23,9 +23,8 @@ pub use projects::ProjectDocument;
 
 use crate::badge::BadgeCache;
 use crate::config::{ApiTokens, Config};
-use crate::ops;
+use crate::ops::metrics::Metrics;
 use crate::ops::readiness::Readiness;
-use metrics_exporter_prometheus::PrometheusHandle;
 
 /// What handlers share. Cheap to clone; nothing in it is locked by a request.
 #[derive(Clone)]
@@ -37,6 +36,7 @@ pub struct AppState {
     pub stale_after: Option<Duration>,
     pub badge_max_age: Duration,
     pub badges: Arc<BadgeCache>,
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -45,6 +45,7 @@ impl AppState {
         pool: PgPool,
         readiness: Readiness,
         badges: Arc<BadgeCache>,
+        metrics: Metrics,
     ) -> Self {
         Self {
             pool,
@@ -54,11 +55,13 @@ impl AppState {
             stale_after: config.stale_after,
             badge_max_age: config.badge_max_age,
             badges,
+            metrics,
         }
     }
 }
 
 pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
     Router::new()
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(health::live))
@@ -70,10 +73,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v1/projects/{*slug}",
             get(projects::get)
-                .put(
-                    projects::put
-                        .layer(axum::middleware::from_fn(projects::count_rejected_reports)),
-                )
+                .put(projects::put.layer(axum::middleware::from_fn_with_state(
+                    metrics.clone(),
+                    projects::count_rejected_reports,
+                )))
                 .delete(projects::delete),
         )
         .fallback(not_found)
@@ -81,7 +84,10 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         // Read bottom-up: the access log sees every response, including a caught panic's.
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn(access_log::log_request))
+        .layer(axum::middleware::from_fn_with_state(
+            metrics,
+            access_log::log_request,
+        ))
 }
 
 /// Handlers are written not to panic (clippy denies unwrap/expect/panic outside tests); this is
@@ -111,9 +117,9 @@ async fn openapi() -> impl IntoResponse {
 }
 
 /// The admin listener (`DEPBADGE_METRICS_ADDR`): Prometheus metrics, kept off the public port.
-pub fn admin_router(handle: PrometheusHandle, pool: PgPool) -> Router {
+pub fn admin_router(metrics: Metrics, pool: PgPool) -> Router {
     let metrics = move || async move {
-        let body = ops::metrics::render(&handle, &pool);
+        let body = metrics.render(&pool);
         (
             [(
                 axum::http::header::CONTENT_TYPE,

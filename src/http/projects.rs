@@ -12,7 +12,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
 use crate::db::projects::{self, ProjectMeta, WriteOutcome};
 use crate::domain::{Counts, Dependency, Report, ScopeSelection, Slug, Status, Summary, is_stale};
-use crate::ops::metrics;
+use crate::ops::metrics::{Metrics, ReportResult};
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
@@ -78,10 +78,10 @@ pub async fn put(
             return Err(ApiError::OutOfOrder { stored_analyzed_at });
         }
     };
-    metrics::record_report(match status {
-        StatusCode::CREATED => "created",
-        _ if changed => "updated",
-        _ => "unchanged",
+    state.metrics.record_report(match status {
+        StatusCode::CREATED => ReportResult::Created,
+        _ if changed => ReportResult::Updated,
+        _ => ReportResult::Unchanged,
     });
     tracing::info!(writer, slug = %slug.key(), changed, dependencies = report.dependencies.len(), "report received");
     let summary = Summary::of(
@@ -211,12 +211,13 @@ fn not_found(slug: &Slug) -> ApiError {
 
 /// Counts refused report PUTs, whichever step refused them (token, body, content, order).
 pub async fn count_rejected_reports(
+    State(metrics): State<Metrics>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let response = next.run(request).await;
     if response.status().is_client_error() || response.status().is_server_error() {
-        metrics::record_report("rejected");
+        metrics.record_report(ReportResult::Rejected);
     }
     response
 }

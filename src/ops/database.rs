@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use super::metrics::Metrics;
 use crate::db::schema;
 
 const FIRST_RETRY: Duration = Duration::from_millis(250);
@@ -13,7 +14,7 @@ const MAX_RETRY: Duration = Duration::from_secs(10);
 const CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Runs until the process ends.
-pub async fn watch(pool: PgPool, migrate: bool) {
+pub async fn watch(pool: PgPool, migrate: bool, metrics: Metrics) {
     let mut delay = FIRST_RETRY;
     let mut up: Option<bool> = None;
     let mut migrated = !migrate;
@@ -36,13 +37,13 @@ pub async fn watch(pool: PgPool, migrate: bool) {
                 if up != Some(true) {
                     tracing::info!("database is up");
                 }
-                super::metrics::set_db_up(true);
+                metrics.set_db_up(true);
                 up = Some(true);
                 delay = FIRST_RETRY;
                 tokio::time::sleep(CHECK_INTERVAL).await;
             }
             Err(error) => {
-                super::metrics::set_db_up(false);
+                metrics.set_db_up(false);
                 if up != Some(false) {
                     tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "database is unavailable");
                 }

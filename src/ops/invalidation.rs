@@ -9,6 +9,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 
+use super::metrics::Metrics;
 use crate::badge::BadgeCache;
 use crate::db::REPORT_CHANNEL;
 
@@ -16,12 +17,13 @@ const FIRST_RETRY: Duration = Duration::from_millis(250);
 const MAX_RETRY: Duration = Duration::from_secs(10);
 
 /// Runs until the task is aborted.
-pub async fn listen(pool: PgPool, cache: Arc<BadgeCache>) {
+pub async fn listen(pool: PgPool, cache: Arc<BadgeCache>, metrics: Metrics) {
     let mut delay = FIRST_RETRY;
     loop {
-        match listen_once(&pool, &cache).await {
+        match listen_once(&pool, &cache, &metrics).await {
             Ok(()) => delay = FIRST_RETRY,
             Err(error) => {
+                metrics.set_listening(false);
                 tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "not listening for report notifications");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(MAX_RETRY);
@@ -31,10 +33,16 @@ pub async fn listen(pool: PgPool, cache: Arc<BadgeCache>) {
 }
 
 /// Listens until the connection fails; `Ok` when it was lost after listening worked.
-async fn listen_once(pool: &PgPool, cache: &BadgeCache) -> Result<(), sqlx::Error> {
+async fn listen_once(
+    pool: &PgPool,
+    cache: &BadgeCache,
+    metrics: &Metrics,
+) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(REPORT_CHANNEL).await?;
     cache.flush();
+    metrics.record_cache_flush();
+    metrics.set_listening(true);
     tracing::info!(
         channel = REPORT_CHANNEL,
         "listening for report notifications; badge cache flushed"
@@ -46,6 +54,8 @@ async fn listen_once(pool: &PgPool, cache: &BadgeCache) -> Result<(), sqlx::Erro
                 // The connection dropped (and will be re-established on the next call):
                 // notifications sent meanwhile are lost.
                 cache.flush();
+                metrics.record_cache_flush();
+                metrics.set_listening(false);
                 tracing::warn!("report notification connection lost; badge cache flushed");
                 return Ok(());
             }

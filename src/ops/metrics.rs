@@ -1,10 +1,16 @@
-//! Prometheus metrics (SPEC 5), served on the admin listener. The recorder is process-wide and
-//! installed once; labels are low-cardinality by construction (route templates, never paths).
+//! Prometheus metrics (docs/contract.md, "Metrics"), served on the admin listener.
+//!
+//! Each [`Metrics`] owns its recorder instead of installing a process-wide one: the service has
+//! one per process, and tests that run several applications in one process read exactly their
+//! own counts. Labels are low-cardinality by construction: route templates, never paths; the
+//! HTTP method from a closed set.
 
-use std::sync::OnceLock;
+use std::sync::Arc;
 
-use metrics::{counter, gauge, histogram};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, Unit};
+use metrics_exporter_prometheus::{
+    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
+};
 use sqlx::PgPool;
 
 pub const HTTP_REQUESTS: &str = "http_requests_total";
@@ -14,82 +20,37 @@ pub const REPORTS_INGESTED: &str = "depbadge_reports_ingested_total";
 pub const DB_UP: &str = "depbadge_db_up";
 pub const DB_POOL: &str = "depbadge_db_pool_connections";
 pub const BUILD_INFO: &str = "depbadge_build_info";
+pub const LISTENING: &str = "depbadge_notifications_listening";
+pub const CACHE_FLUSHES: &str = "depbadge_badge_cache_flushes_total";
 
 /// Latency buckets from 0.5 ms (a cached badge) to 5 s (a slow database).
 const DURATION_BUCKETS: [f64; 13] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
 
-static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+/// Methods that get their own label value; anything else a client invents is `other`.
+const KNOWN_METHODS: [&str; 6] = ["GET", "HEAD", "PUT", "DELETE", "POST", "OPTIONS"];
 
-/// Installs the process-wide recorder on first call and returns the handle that renders it.
-pub fn install() -> PrometheusHandle {
-    HANDLE
-        .get_or_init(|| {
-            let builder = PrometheusBuilder::new();
-            let builder = builder
-                .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), &DURATION_BUCKETS)
-                .unwrap_or_else(|_| PrometheusBuilder::new());
-            let recorder = builder.build_recorder();
-            let handle = recorder.handle();
-            if metrics::set_global_recorder(recorder).is_err() {
-                tracing::warn!("another metrics recorder is installed; /metrics will be empty");
-            }
-            describe();
-            gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
-            handle
-        })
-        .clone()
+const METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
+
+/// The service's metrics. Cheap to clone: every clone records into the same registry.
+#[derive(Clone)]
+pub struct Metrics {
+    recorder: Arc<PrometheusRecorder>,
+    handle: PrometheusHandle,
 }
 
-fn describe() {
-    metrics::describe_counter!(
-        HTTP_REQUESTS,
-        "HTTP requests by method, route template and status"
-    );
-    metrics::describe_histogram!(
-        HTTP_DURATION,
-        metrics::Unit::Seconds,
-        "HTTP request latency by method, route template and status"
-    );
-    metrics::describe_counter!(
-        BADGE_CACHE,
-        "Badge status lookups: hit, miss (read from the database), stale (last known, database failed)"
-    );
-    metrics::describe_counter!(
-        REPORTS_INGESTED,
-        "Report PUTs by outcome: created, updated, unchanged, rejected"
-    );
-    metrics::describe_gauge!(DB_UP, "1 when the database answered the last check, else 0");
-    metrics::describe_gauge!(
-        DB_POOL,
-        "Database pool connections by state: active, idle, max"
-    );
-    metrics::describe_gauge!(
-        BUILD_INFO,
-        "Always 1; the version label says which build is running"
-    );
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
-/// The text exposition, with pool gauges read at scrape time.
-pub fn render(handle: &PrometheusHandle, pool: &PgPool) -> String {
-    let size = f64::from(pool.size());
-    let idle = pool.num_idle() as f64;
-    gauge!(DB_POOL, "state" => "active").set(size - idle);
-    gauge!(DB_POOL, "state" => "idle").set(idle);
-    gauge!(DB_POOL, "state" => "max").set(f64::from(pool.options().get_max_connections()));
-    handle.run_upkeep();
-    handle.render()
-}
-
-pub fn record_request(method: &str, route: &str, status: u16, seconds: f64) {
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route.to_owned()),
-        ("status", status.to_string()),
-    ];
-    counter!(HTTP_REQUESTS, &labels).increment(1);
-    histogram!(HTTP_DURATION, &labels).record(seconds);
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Metrics")
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -99,20 +60,208 @@ pub enum CacheResult {
     Stale,
 }
 
-pub fn record_badge_lookup(result: CacheResult) {
-    let result = match result {
-        CacheResult::Hit => "hit",
-        CacheResult::Miss => "miss",
-        CacheResult::Stale => "stale",
-    };
-    counter!(BADGE_CACHE, "result" => result).increment(1);
+#[derive(Debug, Clone, Copy)]
+pub enum ReportResult {
+    Created,
+    Updated,
+    Unchanged,
+    Rejected,
 }
 
-/// `result`: created, updated, unchanged or rejected.
-pub fn record_report(result: &'static str) {
-    counter!(REPORTS_INGESTED, "result" => result).increment(1);
+impl Metrics {
+    pub fn new() -> Self {
+        let builder = PrometheusBuilder::new();
+        let builder = builder
+            .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), &DURATION_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let metrics = Self {
+            handle: recorder.handle(),
+            recorder: Arc::new(recorder),
+        };
+        metrics.describe();
+        metrics
+            .gauge(BUILD_INFO, &[("version", env!("CARGO_PKG_VERSION"))])
+            .set(1.0);
+        metrics.set_db_up(false);
+        metrics.set_listening(false);
+        metrics
+    }
+
+    fn counter(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Counter {
+        self.recorder
+            .register_counter(&key(name, labels), &METADATA)
+    }
+
+    fn gauge(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Gauge {
+        self.recorder.register_gauge(&key(name, labels), &METADATA)
+    }
+
+    fn histogram(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Histogram {
+        self.recorder
+            .register_histogram(&key(name, labels), &METADATA)
+    }
+
+    fn describe(&self) {
+        let describe = |name: &'static str, unit: Option<Unit>, text: &'static str| {
+            // The same call registers the HELP text whatever the kind.
+            self.recorder
+                .describe_counter(KeyName::from_const_str(name), unit, text.into());
+        };
+        describe(
+            HTTP_REQUESTS,
+            None,
+            "HTTP requests by method, route template and status",
+        );
+        describe(
+            HTTP_DURATION,
+            Some(Unit::Seconds),
+            "HTTP request latency by method, route template and status",
+        );
+        describe(
+            BADGE_CACHE,
+            None,
+            "Badge status lookups: hit, miss (read from the database), stale (last known, database failed)",
+        );
+        describe(
+            REPORTS_INGESTED,
+            None,
+            "Report PUTs by outcome: created, updated, unchanged, rejected",
+        );
+        describe(
+            DB_UP,
+            None,
+            "1 when the database answered the last check, else 0",
+        );
+        describe(
+            DB_POOL,
+            None,
+            "Database pool connections by state: active, idle, max",
+        );
+        describe(
+            BUILD_INFO,
+            None,
+            "Always 1; the version label says which build is running",
+        );
+        describe(
+            LISTENING,
+            None,
+            "1 while this replica listens for report notifications (cache invalidation), else 0",
+        );
+        describe(
+            CACHE_FLUSHES,
+            None,
+            "Whole badge cache flushes: each time listening for notifications starts or stops",
+        );
+    }
+
+    /// The text exposition, with pool gauges read at scrape time.
+    pub fn render(&self, pool: &PgPool) -> String {
+        let size = f64::from(pool.size());
+        let idle = pool.num_idle() as f64;
+        self.gauge(DB_POOL, &[("state", "active")]).set(size - idle);
+        self.gauge(DB_POOL, &[("state", "idle")]).set(idle);
+        self.gauge(DB_POOL, &[("state", "max")])
+            .set(f64::from(pool.options().get_max_connections()));
+        self.handle.run_upkeep();
+        self.handle.render()
+    }
+
+    pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+        let method = KNOWN_METHODS
+            .iter()
+            .find(|known| **known == method)
+            .copied()
+            .unwrap_or("other");
+        let status = status.to_string();
+        let labels = [("method", method), ("route", route), ("status", &status)];
+        self.counter(HTTP_REQUESTS, &labels).increment(1);
+        self.histogram(HTTP_DURATION, &labels).record(seconds);
+    }
+
+    pub fn record_badge_lookup(&self, result: CacheResult) {
+        let result = match result {
+            CacheResult::Hit => "hit",
+            CacheResult::Miss => "miss",
+            CacheResult::Stale => "stale",
+        };
+        self.counter(BADGE_CACHE, &[("result", result)])
+            .increment(1);
+    }
+
+    pub fn record_report(&self, result: ReportResult) {
+        let result = match result {
+            ReportResult::Created => "created",
+            ReportResult::Updated => "updated",
+            ReportResult::Unchanged => "unchanged",
+            ReportResult::Rejected => "rejected",
+        };
+        self.counter(REPORTS_INGESTED, &[("result", result)])
+            .increment(1);
+    }
+
+    pub fn set_db_up(&self, up: bool) {
+        self.gauge(DB_UP, &[]).set(if up { 1.0 } else { 0.0 });
+    }
+
+    pub fn set_listening(&self, listening: bool) {
+        self.gauge(LISTENING, &[])
+            .set(if listening { 1.0 } else { 0.0 });
+    }
+
+    pub fn record_cache_flush(&self) {
+        self.counter(CACHE_FLUSHES, &[]).increment(1);
+    }
 }
 
-pub fn set_db_up(up: bool) {
-    gauge!(DB_UP).set(if up { 1.0 } else { 0.0 });
+fn key(name: &'static str, labels: &[(&'static str, &str)]) -> Key {
+    let labels: Vec<Label> = labels
+        .iter()
+        .map(|(label, value)| Label::new(*label, (*value).to_owned()))
+        .collect();
+    Key::from_parts(name, labels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_outside_the_known_set_share_one_label() {
+        let metrics = Metrics::new();
+        for method in ["GET", "BREW", "X-UNIQUE-1", "X-UNIQUE-2"] {
+            metrics.record_request(method, "/healthz", 200, 0.001);
+        }
+        let text = metrics.handle.render();
+        assert!(
+            text.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"http_requests_total{method="other",route="/healthz",status="200"} 3"#),
+            "{text}"
+        );
+        assert!(
+            !text.contains("BREW") && !text.contains("X-UNIQUE"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn each_instance_counts_only_its_own_events() {
+        let (one, two) = (Metrics::new(), Metrics::new());
+        one.record_report(ReportResult::Created);
+        one.record_report(ReportResult::Created);
+        two.record_report(ReportResult::Created);
+        assert!(
+            one.handle
+                .render()
+                .contains(r#"depbadge_reports_ingested_total{result="created"} 2"#)
+        );
+        assert!(
+            two.handle
+                .render()
+                .contains(r#"depbadge_reports_ingested_total{result="created"} 1"#)
+        );
+    }
 }

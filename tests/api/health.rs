@@ -4,7 +4,7 @@ use serde_json::Value;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
-use crate::helpers::spawn_app;
+use crate::helpers::{TOKEN, spawn_app, spec_example};
 
 #[sqlx::test]
 async fn liveness_and_readiness_are_200_with_a_migrated_database(pool: PgPool) {
@@ -67,11 +67,34 @@ async fn with_the_database_unreachable_liveness_is_200_and_the_api_answers_503(_
             .starts_with("database unavailable"),
         "{body}"
     );
-    let response = app.get_project("github.com/a/b").await;
-    assert_eq!(response.status().as_u16(), 503);
-    assert_eq!(response.headers()["retry-after"], "5");
-    let error: Value = response.json().await.unwrap();
-    assert_eq!(error["error"]["code"], "database_unavailable");
+    // Every JSON API route that needs the database answers 503 with Retry-After.
+    let requests = [
+        app.client.get(app.url("/v1/projects/github.com/a/b")),
+        app.client.get(app.url("/v1/projects?status=out-of-date")),
+        app.client
+            .put(app.url("/v1/projects/github.com/a/b"))
+            .bearer_auth(TOKEN)
+            .json(&spec_example()),
+        app.client
+            .delete(app.url("/v1/projects/github.com/a/b"))
+            .bearer_auth(TOKEN),
+    ];
+    for request in requests {
+        let response = request.send().await.unwrap();
+        let what = format!("{} {}", response.url().path(), response.status());
+        assert_eq!(response.status().as_u16(), 503, "{what}");
+        assert_eq!(response.headers()["retry-after"], "5", "{what}");
+        let error: Value = response.json().await.unwrap();
+        assert_eq!(error["error"]["code"], "database_unavailable", "{what}");
+    }
+    // The alerting gauge says so (the watcher has tried and failed by now: the requests above
+    // each waited for the pool's connect timeout).
+    let metrics = crate::metrics::scrape(&app).await;
+    assert_eq!(
+        crate::metrics::sample(&metrics, "depbadge_db_up"),
+        Some(0.0),
+        "{metrics}"
+    );
 }
 
 #[sqlx::test]

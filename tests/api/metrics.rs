@@ -5,7 +5,7 @@ use sqlx::PgPool;
 
 use crate::helpers::{TestApp, spawn_app, spec_example};
 
-async fn scrape(app: &TestApp) -> String {
+pub async fn scrape(app: &TestApp) -> String {
     let response = reqwest::get(format!("http://{}/metrics", app.admin_address))
         .await
         .unwrap();
@@ -19,27 +19,46 @@ async fn scrape(app: &TestApp) -> String {
     response.text().await.unwrap()
 }
 
-/// The value of the first sample whose line starts with `series` (name and labels).
-fn sample(metrics: &str, series: &str) -> Option<f64> {
+/// The value of the sample named exactly `series` (name and labels), if it is exposed.
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
     metrics
         .lines()
-        .find(|line| line.starts_with(series))
-        .and_then(|line| line.rsplit(' ').next())
-        .and_then(|v| v.parse().ok())
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
 }
 
+/// Scrapes until `series` has `value`: for what background tasks set (the database watcher, the
+/// notification listener), which a test cannot wait for otherwise.
+pub async fn wait_for_sample(app: &TestApp, series: &str, value: f64) -> String {
+    let started = Instant::now();
+    loop {
+        let metrics = scrape(app).await;
+        if sample(&metrics, series) == Some(value) {
+            return metrics;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{series} never became {value}:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Each application has its own registry, so the counts are exactly this test's requests.
 #[sqlx::test]
 async fn the_admin_listener_serves_the_spec_metrics_with_route_templates(pool: PgPool) {
     let app = spawn_app(pool).await;
+
+    let slug = "github.com/metrics/project";
     assert_eq!(
-        app.put_report("github.com/metrics/project", &spec_example())
+        app.put_report(slug, &spec_example())
             .await
             .status()
             .as_u16(),
         201
     );
     assert_eq!(
-        app.put_report("github.com/metrics/project", &spec_example())
+        app.put_report(slug, &spec_example())
             .await
             .status()
             .as_u16(),
@@ -47,62 +66,69 @@ async fn the_admin_listener_serves_the_spec_metrics_with_route_templates(pool: P
     );
     let refused = app
         .client
-        .put(app.url("/v1/projects/github.com/metrics/project"))
+        .put(app.url(&format!("/v1/projects/{slug}")))
         .json(&json!({}))
         .send()
         .await
         .unwrap();
     assert_eq!(refused.status().as_u16(), 401);
-    for _ in 0..2 {
-        app.client
-            .get(app.url("/badges/github.com/metrics/project.svg"))
-            .send()
-            .await
-            .unwrap();
+    for path in [
+        "/badges/github.com/metrics/project.svg",
+        "/badges/github.com/metrics/project.svg",
+        "/badges/github.com/metrics/never-reported.svg",
+    ] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), 200);
     }
-    app.client
-        .get(app.url("/badges/github.com/metrics/never-reported.svg"))
+    let response = app
+        .client
+        .request(
+            reqwest::Method::from_bytes(b"BREW").unwrap(),
+            app.url("/healthz"),
+        )
         .send()
         .await
         .unwrap();
+    assert_eq!(response.status().as_u16(), 405);
 
     // The database watcher reports the database up within its first check.
-    let started = Instant::now();
-    let metrics = loop {
-        let metrics = scrape(&app).await;
-        if sample(&metrics, "depbadge_db_up ") == Some(1.0)
-            || started.elapsed() > Duration::from_secs(10)
-        {
-            break metrics;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    assert_eq!(sample(&metrics, "depbadge_db_up "), Some(1.0), "{metrics}");
-
-    let at_least_one = [
-        r#"http_requests_total{method="GET",route="/badges/{*path}",status="200"}"#,
-        r#"http_requests_total{method="PUT",route="/v1/projects/{*slug}",status="201"}"#,
-        r#"http_requests_total{method="PUT",route="/v1/projects/{*slug}",status="401"}"#,
-        r#"http_request_duration_seconds_bucket{method="GET",route="/badges/{*path}",status="200",le="0.0005"}"#,
-        r#"http_request_duration_seconds_count{method="GET",route="/badges/{*path}",status="200"}"#,
-        r#"depbadge_badge_cache_requests_total{result="hit"}"#,
-        r#"depbadge_badge_cache_requests_total{result="miss"}"#,
-        r#"depbadge_reports_ingested_total{result="created"}"#,
-        r#"depbadge_reports_ingested_total{result="unchanged"}"#,
-        r#"depbadge_reports_ingested_total{result="rejected"}"#,
-        r#"depbadge_db_pool_connections{state="max"}"#,
-        r#"depbadge_build_info{version=""#,
+    let metrics = wait_for_sample(&app, "depbadge_db_up", 1.0).await;
+    let max = f64::from(app.pool.options().get_max_connections());
+    let version = env!("CARGO_PKG_VERSION");
+    let expected = [
+        (r#"http_requests_total{method="GET",route="/badges/{*path}",status="200"}"#.to_owned(), 3.0),
+        (r#"http_requests_total{method="PUT",route="/v1/projects/{*slug}",status="201"}"#.to_owned(), 1.0),
+        (r#"http_requests_total{method="PUT",route="/v1/projects/{*slug}",status="200"}"#.to_owned(), 1.0),
+        (r#"http_requests_total{method="PUT",route="/v1/projects/{*slug}",status="401"}"#.to_owned(), 1.0),
+        (r#"http_requests_total{method="other",route="/healthz",status="405"}"#.to_owned(), 1.0),
+        (r#"http_request_duration_seconds_count{method="GET",route="/badges/{*path}",status="200"}"#.to_owned(), 3.0),
+        (r#"http_request_duration_seconds_bucket{method="GET",route="/badges/{*path}",status="200",le="+Inf"}"#.to_owned(), 3.0),
+        (r#"depbadge_badge_cache_requests_total{result="hit"}"#.to_owned(), 1.0),
+        (r#"depbadge_badge_cache_requests_total{result="miss"}"#.to_owned(), 2.0),
+        (r#"depbadge_reports_ingested_total{result="created"}"#.to_owned(), 1.0),
+        (r#"depbadge_reports_ingested_total{result="unchanged"}"#.to_owned(), 1.0),
+        (r#"depbadge_reports_ingested_total{result="rejected"}"#.to_owned(), 1.0),
+        (r#"depbadge_db_pool_connections{state="max"}"#.to_owned(), max),
+        (format!(r#"depbadge_build_info{{version="{version}"}}"#), 1.0),
     ];
-    for series in at_least_one {
-        let value = sample(&metrics, series).unwrap_or_else(|| panic!("no {series} in\n{metrics}"));
-        if !series.contains("_bucket") {
-            assert!(value >= 1.0, "{series} = {value}");
-        }
+    for (series, value) in &expected {
+        assert_eq!(
+            sample(&metrics, series),
+            Some(*value),
+            "{series} in\n{metrics}"
+        );
+    }
+    for absent in [
+        r#"depbadge_reports_ingested_total{result="updated"}"#,
+        r#"depbadge_badge_cache_requests_total{result="stale"}"#,
+    ] {
+        assert_eq!(sample(&metrics, absent), None, "{absent} in\n{metrics}");
     }
     assert!(metrics.contains("depbadge_db_pool_connections{state=\"active\"}"));
     assert!(metrics.contains("# TYPE http_request_duration_seconds histogram"));
-    // Labels are route templates: no slug ever reaches a metric.
+    // Labels are route templates and known methods: no slug or invented method reaches a metric.
     assert!(!metrics.contains("github.com/metrics"), "{metrics}");
+    assert!(!metrics.contains("BREW"), "{metrics}");
 }
 
 #[sqlx::test]
