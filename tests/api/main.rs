@@ -10,6 +10,7 @@ mod errors;
 mod fixtures;
 mod health;
 mod helpers;
+mod invalidation;
 mod listing;
 mod manifests;
 mod metrics;

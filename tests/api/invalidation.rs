@@ -1,0 +1,120 @@
+//! The badge cache across replicas: a write anywhere reaches every replica's cache through
+//! PostgreSQL NOTIFY, and a lost notification connection flushes the cache. Every replica here
+//! keeps the default 10-minute TTL, so only a notification or a flush can explain a new badge.
+
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+
+use crate::badges::badge;
+use crate::helpers::{TestApp, minutes_ago, report_at, spawn_app};
+use crate::metrics::{sample, scrape, wait_for_sample};
+
+const LISTENING: &str = "depbadge_notifications_listening";
+const FLUSHES: &str = "depbadge_badge_cache_flushes_total";
+const HITS: &str = r#"depbadge_badge_cache_requests_total{result="hit"}"#;
+const PATH: &str = "/badges/github.com/a/b.svg";
+
+/// Reads the badge until it says `expected`; fails after `limit` (a deadline, not a speed claim:
+/// without the mechanism under test the badge would not change for ten minutes).
+async fn wait_for_badge(app: &TestApp, expected: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let label = badge(app, PATH).await.aria_label();
+        if label == expected {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "still {label:?} after {limit:?}, expected {expected:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Puts the badge in `app`'s cache, and shows that it is there: the second read is a hit.
+async fn cache_badge(app: &TestApp, expected: &str) {
+    let hits = sample(&scrape(app).await, HITS).unwrap_or(0.0);
+    for _ in 0..2 {
+        assert_eq!(badge(app, PATH).await.aria_label(), expected);
+    }
+    assert_eq!(sample(&scrape(app).await, HITS), Some(hits + 1.0));
+}
+
+#[sqlx::test]
+async fn a_write_on_one_replica_reaches_another_replicas_cache_by_notification(pool: PgPool) {
+    let writer = spawn_app(pool.clone()).await;
+    let reader = spawn_app(pool).await;
+    // Listening has started (and its start-up flush is behind us).
+    let metrics = wait_for_sample(&reader, LISTENING, 1.0).await;
+    let flushes = sample(&metrics, FLUSHES);
+    assert_eq!(flushes, Some(1.0), "{metrics}");
+
+    let outdated = report_at(&minutes_ago(120), "1.0.0", 2);
+    assert_eq!(
+        writer
+            .put_report("github.com/a/b", &outdated)
+            .await
+            .status(),
+        201
+    );
+    cache_badge(&reader, "dependencies: 2 of 2 outdated").await;
+
+    let fresh = report_at(&minutes_ago(60), "5.0.0", 2);
+    assert_eq!(
+        writer.put_report("github.com/a/b", &fresh).await.status(),
+        200
+    );
+    let took = wait_for_badge(&reader, "dependencies: up to date", Duration::from_secs(10)).await;
+    println!("the other replica showed the new badge after {took:?}");
+
+    let metrics = scrape(&reader).await;
+    assert_eq!(sample(&metrics, FLUSHES), flushes, "no flush explains it");
+    assert_eq!(sample(&metrics, LISTENING), Some(1.0));
+}
+
+#[sqlx::test]
+async fn losing_the_notification_connection_flushes_the_cache(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let metrics = wait_for_sample(&app, LISTENING, 1.0).await;
+    let flushes = sample(&metrics, FLUSHES).unwrap();
+
+    let outdated = report_at(&minutes_ago(120), "1.0.0", 2);
+    assert_eq!(
+        app.put_report("github.com/a/b", &outdated).await.status(),
+        201
+    );
+    cache_badge(&app, "dependencies: 2 of 2 outdated").await;
+
+    // A change no notification announces (as a repair by hand in psql would be): the cached
+    // badge stays as it was.
+    let updated = sqlx::query(
+        "UPDATE project_statuses SET status = 'up-to-date', up_to_date = total, outdated = 0
+         WHERE slug = 'github.com/a/b'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    assert_eq!(updated.rows_affected(), 3);
+    assert_eq!(
+        badge(&app, PATH).await.aria_label(),
+        "dependencies: 2 of 2 outdated"
+    );
+
+    // The server ends the listener's connection, as a failover or an idle-connection reaper would.
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(terminated, [true], "one listening connection");
+
+    wait_for_badge(&app, "dependencies: up to date", Duration::from_secs(20)).await;
+    let metrics = wait_for_sample(&app, LISTENING, 1.0).await;
+    assert!(
+        sample(&metrics, FLUSHES).unwrap() > flushes,
+        "the badge changed because the cache was flushed:\n{metrics}"
+    );
+}
