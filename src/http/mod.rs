@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::handler::Handler;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
 
@@ -60,17 +60,19 @@ impl AppState {
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    let metrics = state.metrics.clone();
-    Router::new()
-        .route("/openapi.json", get(openapi))
-        .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready))
-        .route("/badges/{*path}", get(badges::project))
-        .route("/badge/{*spec}", get(badges::fixed))
-        .route("/projects/{*slug}", get(pages::project))
-        .route("/v1/projects", get(projects::list))
-        .route(
+/// Every path the public listener serves, with its handlers. The router is built from this list
+/// and nothing else, so that [`route_paths`] (checked against docs/openapi.json by the tests)
+/// cannot miss a route.
+fn public_routes(metrics: &Metrics) -> Vec<(&'static str, MethodRouter<AppState>)> {
+    vec![
+        ("/openapi.json", get(openapi)),
+        ("/healthz", get(health::live)),
+        ("/readyz", get(health::ready)),
+        ("/badges/{*path}", get(badges::project)),
+        ("/badge/{*spec}", get(badges::fixed)),
+        ("/projects/{*slug}", get(pages::project)),
+        ("/v1/projects", get(projects::list)),
+        (
             "/v1/projects/{*slug}",
             get(projects::get)
                 .put(projects::put.layer(axum::middleware::from_fn_with_state(
@@ -78,7 +80,25 @@ pub fn router(state: AppState) -> Router {
                     projects::count_rejected_reports,
                 )))
                 .delete(projects::delete),
-        )
+        ),
+    ]
+}
+
+/// The path templates of the public router, in axum's syntax (`/badges/{*path}`).
+pub fn route_paths() -> Vec<&'static str> {
+    public_routes(&Metrics::new())
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
+}
+
+pub fn router(state: AppState) -> Router {
+    let metrics = state.metrics.clone();
+    let mut router = Router::new();
+    for (path, methods) in public_routes(&metrics) {
+        router = router.route(path, methods);
+    }
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
