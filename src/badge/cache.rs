@@ -76,6 +76,8 @@ impl BadgeCache {
                         + badge.etag.len()
                         + spec.label.len()
                         + spec.message.len()
+                        + spec.color.as_ref().map_or(0, String::len)
+                        + spec.label_color.as_ref().map_or(0, String::len)
                         + 64;
                     u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
@@ -230,6 +232,35 @@ mod tests {
         assert_eq!(
             cache.status("a.io/b", ScopeSelection::Runtime),
             Lookup::Fresh(status())
+        );
+    }
+
+    #[test]
+    fn rendered_badges_stay_within_their_half_of_the_bytes() {
+        let cache = BadgeCache::new(64 * 1024, Duration::from_secs(60));
+        for i in 0..2_000 {
+            cache.rendered(&BadgeSpec {
+                label: format!("label {i}"),
+                message: "up to date".to_owned(),
+                // Long colors (trimmed to a valid one when drawn) count as well.
+                color: Some(format!("{}red", " ".repeat(1_000 + i % 10))),
+                label_color: None,
+                style: crate::badge::Style::Flat,
+            });
+        }
+        cache.rendered.run_pending_tasks();
+        let kept: usize = cache
+            .rendered
+            .iter()
+            .map(|(spec, badge)| {
+                badge.svg.len() + spec.label.len() + spec.color.as_ref().map_or(0, String::len)
+            })
+            .sum();
+        assert!(kept > 16 * 1024, "the cache is used: {kept} bytes");
+        assert!(
+            cache.rendered.weighted_size() <= 32 * 1024 && kept <= 32 * 1024,
+            "weighed {}, kept {kept} bytes",
+            cache.rendered.weighted_size()
         );
     }
 

@@ -21,6 +21,9 @@ pub fn init(format: LogFormat, rust_log: Option<&str>) {
             .with_current_span(false)
             .with_span_list(false)
             .try_init(),
-        LogFormat::Text => builder.try_init(),
+        // Colors only for a person at a terminal: escape codes in a shipped log are noise.
+        LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .try_init(),
     };
 }

@@ -1,4 +1,4 @@
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use depbadge::badge::{BadgeSpec, Style};
 use serde_json::{Value, json};
@@ -459,4 +459,86 @@ async fn hostile_text_yields_a_well_formed_svg_showing_the_characters(pool: PgPo
 
 async fn badge_of(app: &TestApp, path: &str) -> Badge {
     badge(app, path).await
+}
+
+/// A report that went stale after it was written changes the badge (grey) at that moment: the
+/// Last-Modified moves forward, so a proxy's If-Modified-Since gets the grey badge, not a 304.
+#[sqlx::test]
+async fn last_modified_moves_forward_when_the_report_turns_stale(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let now = chrono::Utc::now();
+    let day = chrono::Duration::days(1);
+    // Written 20 days ago about an analysis 40 days old: stale (30 days) since 10 days ago.
+    let (written, analyzed) = (now - day * 20, now - day * 40);
+    let report = report_at(&analyzed.to_rfc3339(), "5.0.0", 1);
+    let input: depbadge::domain::ReportInput = serde_json::from_value(report).unwrap();
+    let report = depbadge::domain::Report::from_input(input, written).unwrap();
+    let slug = depbadge::domain::Slug::parse("github.com/a/stale").unwrap();
+    depbadge::db::projects::write_report(&pool, &slug, &report, written)
+        .await
+        .unwrap();
+
+    let http_date =
+        |at: chrono::DateTime<chrono::Utc>| at.format("%a, %d %b %Y %H:%M:%S GMT").to_string();
+    let grey = badge(&app, "/badges/github.com/a/stale.svg").await;
+    assert_eq!(grey.message_fill(), "#939393", "stale: grey");
+    assert_eq!(grey.header("last-modified"), http_date(analyzed + day * 30));
+    // A proxy that fetched the badge when it was written (green) must get the grey one now.
+    let since_written = fetch(
+        &app,
+        "/badges/github.com/a/stale.svg",
+        &[("if-modified-since", &http_date(written))],
+    )
+    .await;
+    assert_eq!(since_written.status, 200);
+    assert_eq!(since_written.body, grey.body);
+}
+
+/// When the database is slow rather than down, a badge read waits for its budget and then
+/// answers the last known badge: an image proxy must not time out.
+#[sqlx::test]
+async fn a_slow_database_serves_the_last_known_badge_after_the_budget(pool: PgPool) {
+    let app = spawn_app_with_short_ttl(pool.clone()).await;
+    app.put_report("github.com/a/known", &spec_example()).await;
+    let known = badge(&app, "/badges/github.com/a/known.svg").await;
+    assert_eq!(known.aria_label(), "dependencies: 1 of 1 outdated");
+    tokio::time::sleep(Duration::from_millis(1100)).await; // past the 1 s TTL: a database read is due
+
+    // Every read of the status table now waits for this transaction's lock.
+    let mut blocker = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE project_statuses IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *blocker)
+        .await
+        .unwrap();
+    // A deadline for the test, far above the 1 s budget: without the budget it would hang.
+    let within = |path| tokio::time::timeout(Duration::from_secs(30), badge(&app, path));
+    let slow = within("/badges/github.com/a/known.svg")
+        .await
+        .expect("no answer although the database never answered");
+    let unknown = within("/badges/github.com/a/never-seen.svg")
+        .await
+        .expect("no answer although the database never answered");
+    let metrics = crate::metrics::scrape(&app).await;
+    blocker.rollback().await.unwrap();
+
+    slow.assert_is_an_image();
+    assert_eq!(
+        slow.aria_label(),
+        "dependencies: 1 of 1 outdated",
+        "stale-if-error"
+    );
+    assert_eq!(slow.header("cache-control"), "max-age=60, s-maxage=60");
+    assert_eq!(unknown.aria_label(), "dependencies: unavailable");
+    assert_eq!(unknown.header("cache-control"), "no-cache");
+    assert_eq!(
+        crate::metrics::sample(
+            &metrics,
+            r#"depbadge_badge_cache_requests_total{result="stale"}"#
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    // Once the lock is gone the database answers again.
+    let again = badge(&app, "/badges/github.com/a/never-seen.svg").await;
+    assert_eq!(again.aria_label(), "dependencies: unknown");
 }

@@ -94,15 +94,22 @@ fn clock_env() -> Vec<(String, String)> {
 
 fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
     let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let mut all = vec![
+        ("DATABASE_URL", database_url),
+        ("DEPBADGE_LISTEN_ADDR", &*address.to_string().leak()),
+        ("DEPBADGE_METRICS_ADDR", metrics.as_str()),
+    ];
+    all.extend_from_slice(env);
+    spawn(&[], &all, address)
+}
+
+/// Runs `depbadge ARGS` with only `env` (and the test's clock), serving on `address`.
+fn spawn(args: &[&str], env: &[(&str, &str)], address: SocketAddr) -> Server {
     let child = Command::new(BINARY)
+        .args(args)
         .env_clear()
         .envs(clock_env())
-        .env("DATABASE_URL", database_url)
-        .env("DEPBADGE_LISTEN_ADDR", address.to_string())
-        .env(
-            "DEPBADGE_METRICS_ADDR",
-            format!("127.0.0.1:{}", free_port()),
-        )
         .env("DEPBADGE_API_TOKENS", format!("e2e:{TOKEN}"))
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
@@ -201,17 +208,35 @@ async fn sigterm_fails_readiness_at_once_keeps_serving_for_the_delay_then_exits_
     let client = reqwest::Client::new();
     wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
 
+    let signalled = Instant::now();
     server.terminate();
-    wait_for(&client, &server, "/readyz", 503, Duration::from_secs(1)).await;
-    assert_eq!(
-        get(&client, &server, "/healthz").await,
-        Some(200),
-        "still serving during the delay"
-    );
-    assert_eq!(
-        get(&client, &server, "/v1/projects").await,
-        Some(200),
-        "still serving during the delay"
+    // Until the listener closes: readiness turns 503 while everything else is still served.
+    let mut unready_after = None;
+    let closed_after = loop {
+        let ready = get(&client, &server, "/readyz").await;
+        let listing = get(&client, &server, "/v1/projects").await;
+        match (ready, listing) {
+            (Some(503), Some(200)) => {
+                unready_after.get_or_insert(signalled.elapsed());
+            }
+            (Some(200), Some(200)) => {
+                assert!(unready_after.is_none(), "ready again after SIGTERM")
+            }
+            (None, _) | (_, None) => break signalled.elapsed(),
+            other => panic!("unexpected answers during the delay: {other:?}"),
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(30),
+            "never stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let unready_after = unready_after.expect("/readyz answered 503 before the listener closed");
+    println!("unready after {unready_after:?}, listener closed after {closed_after:?}");
+    // A lower bound only: a slow machine can make the delay longer, never shorter.
+    assert!(
+        closed_after >= Duration::from_secs(2),
+        "the listener closed {closed_after:?} after SIGTERM, before the 2 s delay"
     );
 
     server
@@ -326,6 +351,69 @@ async fn no_token_reaches_the_logs_whatever_the_request(pool: PgPool) {
                     .join("\n")
             );
         }
+    }
+}
+
+/// The same settings given as flags instead of variables, and the text log format either way.
+#[sqlx::test(migrations = false)]
+async fn flags_and_the_text_log_format_are_honoured(pool: PgPool) {
+    let url = database_url(&pool);
+    let client = reqwest::Client::new();
+    for (run, use_flags) in [("flags", true), ("environment", false)] {
+        let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let (listen, metrics) = (address.to_string(), format!("127.0.0.1:{}", free_port()));
+        let flags = [
+            "serve",
+            "--database-url",
+            &url,
+            "--listen-addr",
+            &listen,
+            "--metrics-addr",
+            &metrics,
+            "--migrate",
+            "--log-format",
+            "text",
+        ];
+        let variables = [
+            ("DATABASE_URL", url.as_str()),
+            ("DEPBADGE_LISTEN_ADDR", listen.as_str()),
+            ("DEPBADGE_METRICS_ADDR", metrics.as_str()),
+            ("DEPBADGE_MIGRATE", "true"),
+            ("DEPBADGE_LOG_FORMAT", "text"),
+        ];
+        let common = [("DEPBADGE_SHUTDOWN_DELAY", "0")];
+        let mut server = if use_flags {
+            spawn(&flags, &common, address)
+        } else {
+            spawn(&[], &[&variables[..], &common].concat(), address)
+        };
+        // Ready means the database was reached and migrated (the test database starts empty).
+        wait_for(&client, &server, "/readyz", 200, Duration::from_secs(30)).await;
+        let scraped = reqwest::get(format!("http://{metrics}/metrics"))
+            .await
+            .unwrap();
+        assert_eq!(
+            scraped.status().as_u16(),
+            200,
+            "{run}: metrics on {metrics}"
+        );
+        server.terminate();
+        server
+            .assert_exits_cleanly_within(Duration::from_secs(20), "no exit after SIGTERM")
+            .await;
+        let logs = server.output();
+        let access = logs
+            .lines()
+            .find(|line| line.contains("depbadge::access") && line.contains("/readyz"))
+            .unwrap_or_else(|| panic!("{run}: no access line in\n{logs}"));
+        assert!(
+            serde_json::from_str::<Value>(access).is_err() && access.contains(" INFO "),
+            "{run}: not the text format: {access}"
+        );
+        assert!(
+            logs.contains("database migrations applied"),
+            "{run}: {logs}"
+        );
     }
 }
 

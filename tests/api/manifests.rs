@@ -252,3 +252,53 @@ async fn probes_and_scrapes_use_paths_and_ports_the_binary_serves(pool: PgPool) 
             > 10
     );
 }
+
+/// The PodDisruptionBudget and the HorizontalPodAutoscaler act on the Deployment's pods, not on
+/// nothing: a selector that matches no pod, or a scale target that is not the Deployment, is
+/// accepted by the API server and silently does nothing.
+#[test]
+fn the_disruption_budget_and_the_autoscaler_target_the_deployment() {
+    let deployment = load("deployment.yaml");
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    let pdb = load("pdb.yaml");
+    let selector = pdb["spec"]["selector"]["matchLabels"].as_mapping().unwrap();
+    assert!(!selector.is_empty());
+    for (key, value) in selector {
+        assert_eq!(
+            &pod_labels[text(key)],
+            value,
+            "the PodDisruptionBudget selects the pods by {key:?}"
+        );
+    }
+    let deployment_selector = deployment["spec"]["selector"]["matchLabels"]
+        .as_mapping()
+        .unwrap();
+    assert_eq!(
+        selector, deployment_selector,
+        "the budget covers exactly the Deployment's pods"
+    );
+
+    let hpa = load("hpa.yaml");
+    let target = &hpa["spec"]["scaleTargetRef"];
+    assert_eq!(text(&target["apiVersion"]), text(&deployment["apiVersion"]));
+    assert_eq!(text(&target["kind"]), text(&deployment["kind"]));
+    assert_eq!(text(&target["name"]), text(&deployment["metadata"]["name"]));
+    let min = hpa["spec"]["minReplicas"].as_u64().unwrap();
+    let max = hpa["spec"]["maxReplicas"].as_u64().unwrap();
+    assert!(min >= 2 && min <= max, "{min}..{max} replicas");
+    // A drain may take one pod at a time and still leave the service up.
+    assert_eq!(pdb["spec"]["maxUnavailable"].as_u64(), Some(1));
+    assert!(
+        min > 1,
+        "with one replica the budget would block every drain"
+    );
+    // Scaling on CPU utilization needs a CPU request to measure it against.
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    for metric in items(&hpa["spec"]["metrics"]) {
+        let resource = text(&metric["resource"]["name"]);
+        assert!(
+            container["resources"]["requests"].get(resource).is_some(),
+            "the autoscaler scales on {resource}, which the container does not request"
+        );
+    }
+}
