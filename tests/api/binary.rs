@@ -73,6 +73,27 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // With TEST_LOG=1, a failing test shows what the binary logged.
+        if std::thread::panicking() && crate::helpers::test_logs_enabled() {
+            let mut logs = String::new();
+            for pipe in [
+                self.child
+                    .stdout
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read>),
+                self.child
+                    .stderr
+                    .take()
+                    .map(|p| Box::new(p) as Box<dyn Read>),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let mut pipe = pipe;
+                let _ = pipe.read_to_string(&mut logs);
+            }
+            eprintln!("--- depbadge's output ---\n{logs}");
+        }
     }
 }
 

@@ -20,7 +20,29 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
     spawn_app_with(pool, &[]).await
 }
 
+/// `TEST_LOG=1 cargo test`: the application's logs (filtered by `RUST_LOG`, default `info`) go to
+/// the test's output, which cargo shows for failing tests only.
+pub fn test_logs_enabled() -> bool {
+    std::env::var_os("TEST_LOG").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn init_test_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        if test_logs_enabled() {
+            let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .with_ansi(false)
+                .try_init();
+        }
+    });
+}
+
 pub async fn spawn_app_with(pool: PgPool, extra_env: &[(&str, &str)]) -> TestApp {
+    init_test_logs();
     let token_line = format!("test:{TOKEN}");
     let mut env = vec![
         ("DEPBADGE_LISTEN_ADDR", "127.0.0.1:0"),
