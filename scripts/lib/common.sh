@@ -28,9 +28,20 @@ ensure_command() { # ensure_command COMMAND DEBIAN_PACKAGE
   command -v "$1" >/dev/null 2>&1 || { log "$1 not found: installing Debian's $2"; apt_install "$2"; }
 }
 
+# Cargo's target directory, as cargo itself resolves it (CARGO_TARGET_DIR, a config file, or
+# ./target): built binaries are there, and the scripts keep their scratch files there too.
+cargo_target_dir() {
+  cargo metadata --format-version 1 --no-deps --locked \
+    | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'
+}
+
 ensure_rust() {
   if ! command -v cargo >/dev/null 2>&1; then
     [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
   fi
   command -v cargo >/dev/null 2>&1 || { echo "cargo not found: install Rust (https://rustup.rs) first" >&2; return 1; }
+  TARGET_DIR="$(cargo_target_dir)"
+  [ -n "$TARGET_DIR" ] || { echo "cargo metadata did not name a target directory" >&2; return 1; }
+  mkdir -p "$TARGET_DIR"
+  export TARGET_DIR
 }

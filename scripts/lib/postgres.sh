@@ -1,11 +1,11 @@
 # shellcheck shell=bash
 # Sourced by scripts/dev, scripts/test and scripts/bench, after common.sh. Provides ensure_database: uses DATABASE_URL when it is
-# set, else starts a private throwaway PostgreSQL cluster under target/ with the system's
+# set, else starts a private throwaway PostgreSQL cluster under the target directory with the system's
 # initdb/pg_ctl (installing Debian's postgresql package when they are missing) and exports
 # DATABASE_URL for it. initdb refuses to run as root, so as root the cluster belongs to an
 # unprivileged user (postgres, created by the Debian package).
 
-PG_ROOT="${PG_ROOT:-$(pwd)/target/postgres}"  # callers set their own
+PG_ROOT="${PG_ROOT:-${TARGET_DIR:-$(pwd)/target}/postgres}"  # callers set their own
 
 find_pg_bindir() {
   local dir

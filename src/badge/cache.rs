@@ -1,4 +1,4 @@
-//! The in-process badge cache (SPEC 3.3).
+//! The in-process badge cache (docs/contract.md §3.3).
 //!
 //! Two parts, both bounded by bytes:
 //! - statuses, by (slug, scope): the one database row a badge needs. Fresh for the TTL from when it

@@ -1,4 +1,4 @@
-//! What a status badge says (SPEC 3.2): message and color for a project's status in a scope.
+//! What a status badge says (docs/contract.md §3.2): message and color for a project's status in a scope.
 
 use chrono::{DateTime, Utc};
 

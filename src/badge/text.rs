@@ -1,4 +1,4 @@
-//! Badge text hygiene (SPEC 3.3): trimmed, control characters removed, at most 255 characters.
+//! Badge text hygiene (docs/contract.md §3.3): trimmed, control characters removed, at most 255 characters.
 //! XML escaping is the renderer's job and is checked by the fixture tests.
 
 pub const MAX_TEXT_CHARS: usize = 255;

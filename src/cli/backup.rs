@@ -1,4 +1,4 @@
-//! `depbadge export [FILE]` and `depbadge import FILE` (SPEC 7): every report as JSON lines, for
+//! `depbadge export [FILE]` and `depbadge import FILE` (docs/contract.md §7): every report as JSON lines, for
 //! backup and restore. A line is a PUT body plus the slug and write time, so that an import goes
 //! through the same validation, the same out-of-order rule and the same NOTIFY as the API.
 

@@ -1,4 +1,4 @@
-//! The only code that reads the environment (SPEC 6). Values come from environment variables,
+//! The only code that reads the environment (docs/contract.md §6). Values come from environment variables,
 //! `NAME_FILE` files and flags ([`Sources`]), are read with `envy` and validated into a typed
 //! [`Config`]; an invalid value is reported with the variable's name and the process exits 2.
 

@@ -1,5 +1,5 @@
-//! A project's dependency report: what an analyzer sends (SPEC 2), validated into a [`Report`]
-//! whose every dependency already carries its freshness (SPEC 2.1).
+//! A project's dependency report: what an analyzer sends (docs/contract.md §2), validated into a [`Report`]
+//! whose every dependency already carries its freshness (docs/contract.md §2.1).
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::package::Package;
 use super::status::Freshness;
 
-/// SPEC 2: more dependencies than this are refused with 422.
+/// contract §2: more dependencies than this are refused with 422.
 pub const MAX_DEPENDENCIES: usize = 10_000;
 const MAX_PURL_LEN: usize = 2048;
 const MAX_VERSION_LEN: usize = 256;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-/// Longest accepted slug, in bytes (SPEC 1).
+/// Longest accepted slug, in bytes (docs/contract.md §1).
 pub const MAX_SLUG_LEN: usize = 255;
 const MAX_HOST_LEN: usize = 253;
 const MAX_DNS_LABEL_LEN: usize = 63;

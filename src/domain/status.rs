@@ -1,4 +1,4 @@
-//! Freshness of one dependency (SPEC 2.1) and status of a project for a scope selection (SPEC 2.2).
+//! Freshness of one dependency (docs/contract.md §2.1) and status of a project for a scope selection (docs/contract.md §2.2).
 
 use std::cmp::Ordering;
 
@@ -18,7 +18,7 @@ pub enum Freshness {
 }
 
 impl Freshness {
-    /// SPEC 2.1: vulnerable beats outdated beats up-to-date; anything unparseable is unknown.
+    /// contract §2.1: vulnerable beats outdated beats up-to-date; anything unparseable is unknown.
     pub fn of(
         ecosystem: &Ecosystem,
         version: &str,
@@ -155,7 +155,7 @@ impl Summary {
         },
     };
 
-    /// SPEC 2.2, applied to the dependencies that `selection` includes.
+    /// contract §2.2, applied to the dependencies that `selection` includes.
     pub fn of(
         dependencies: impl IntoIterator<Item = (Scope, Freshness)>,
         selection: ScopeSelection,
@@ -197,7 +197,7 @@ pub struct ScopeStatus {
     pub updated_at: DateTime<Utc>,
 }
 
-/// SPEC 3.2: a report older than `stale_after` is shown grey; `None` disables the rule.
+/// contract §3.2: a report older than `stale_after` is shown grey; `None` disables the rule.
 pub fn is_stale(
     analyzed_at: DateTime<Utc>,
     now: DateTime<Utc>,

@@ -1,4 +1,4 @@
-//! One access event per request (SPEC 8): method, route template, status, latency and request id;
+//! One access event per request (docs/contract.md §8): method, route template, status, latency and request id;
 //! and the request's HTTP metrics, under the same labels.
 //! The request id is taken from `X-Request-Id` when it is sane, else generated, and echoed back.
 

@@ -1,4 +1,4 @@
-//! Badge routes (SPEC 3): every answer is 200 (or 304) with an image, whatever went wrong,
+//! Badge routes (docs/contract.md §3): every answer is 200 (or 304) with an image, whatever went wrong,
 //! because image proxies such as GitHub's camo show nothing for other statuses.
 
 use std::time::Duration;
@@ -33,7 +33,7 @@ enum Format {
     Json,
 }
 
-/// The query options of SPEC 3.1. An invalid style, scope or compact flag makes the badge
+/// The query options of contract §3.1. An invalid style, scope or compact flag makes the badge
 /// `invalid`; an invalid color falls back to the default.
 #[derive(Default)]
 struct Options {

@@ -1,4 +1,4 @@
-//! Probes for OpenShift (SPEC 5): liveness never touches the database; readiness does.
+//! Probes for OpenShift (docs/contract.md §5): liveness never touches the database; readiness does.
 
 use axum::Json;
 use axum::extract::State;

@@ -126,7 +126,7 @@ fn set_static_headers(
     }
 }
 
-/// The protocol's definition (SPEC 4), kept in `docs/openapi.json` and embedded at build time.
+/// The protocol's definition (docs/contract.md §4), kept in `docs/openapi.json` and embedded at build time.
 pub const OPENAPI: &str = include_str!("../../docs/openapi.json");
 
 async fn openapi() -> impl IntoResponse {

@@ -1,4 +1,4 @@
-//! `GET /projects/{slug}`: the human page (SPEC 4). Status, dependencies grouped by scope with
+//! `GET /projects/{slug}`: the human page (docs/contract.md §4). Status, dependencies grouped by scope with
 //! advisory links, and copy-paste embed snippets; no JavaScript. askama escapes every value.
 
 use askama::Template;

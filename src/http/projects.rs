@@ -1,4 +1,4 @@
-//! `/v1/projects`: reports in (PUT, DELETE) and statuses out (GET), as JSON (SPEC 2 and 4).
+//! `/v1/projects`: reports in (PUT, DELETE) and statuses out (GET), as JSON (docs/contract.md §2 and §4).
 
 use axum::Json;
 use axum::extract::State;
@@ -17,7 +17,7 @@ use crate::ops::metrics::{Metrics, ReportResult};
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
 
-/// The status document of SPEC 4, with `changed` added in answers to a PUT.
+/// The status document of contract §4, with `changed` added in answers to a PUT.
 #[derive(Debug, Serialize)]
 pub struct ProjectDocument<'a> {
     slug: &'a str,

@@ -49,7 +49,10 @@ async fn listen_once(
     );
     loop {
         match listener.try_recv().await? {
-            Some(notification) => cache.invalidate(notification.payload()),
+            Some(notification) => {
+                cache.invalidate(notification.payload());
+                metrics.record_notification();
+            }
             None => {
                 // The connection dropped (and will be re-established on the next call):
                 // notifications sent meanwhile are lost.

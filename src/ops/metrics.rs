@@ -22,6 +22,7 @@ pub const DB_POOL: &str = "depbadge_db_pool_connections";
 pub const BUILD_INFO: &str = "depbadge_build_info";
 pub const LISTENING: &str = "depbadge_notifications_listening";
 pub const CACHE_FLUSHES: &str = "depbadge_badge_cache_flushes_total";
+pub const NOTIFICATIONS: &str = "depbadge_notifications_received_total";
 
 /// Latency buckets from 0.5 ms (a cached badge) to 5 s (a slow database).
 const DURATION_BUCKETS: [f64; 13] = [
@@ -149,6 +150,11 @@ impl Metrics {
             "1 while this replica listens for report notifications (cache invalidation), else 0",
         );
         describe(
+            NOTIFICATIONS,
+            None,
+            "Report notifications received (a write or delete on any replica), each invalidating a project",
+        );
+        describe(
             CACHE_FLUSHES,
             None,
             "Whole badge cache flushes: each time listening for notifications starts or stops",
@@ -207,6 +213,10 @@ impl Metrics {
     pub fn set_listening(&self, listening: bool) {
         self.gauge(LISTENING, &[])
             .set(if listening { 1.0 } else { 0.0 });
+    }
+
+    pub fn record_notification(&self) {
+        self.counter(NOTIFICATIONS, &[]).increment(1);
     }
 
     pub fn record_cache_flush(&self) {

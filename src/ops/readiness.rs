@@ -9,7 +9,7 @@ use sqlx::PgPool;
 
 use crate::db::schema::{self, SchemaState};
 
-/// SPEC 5: the database must answer within this time for the service to be ready.
+/// contract §5: the database must answer within this time for the service to be ready.
 pub const DATABASE_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Default)]

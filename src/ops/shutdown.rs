@@ -1,4 +1,4 @@
-//! Graceful shutdown (SPEC 5): on SIGTERM or Ctrl-C, fail readiness at once, keep serving for
+//! Graceful shutdown (docs/contract.md §5): on SIGTERM or Ctrl-C, fail readiness at once, keep serving for
 //! the shutdown delay so that the router stops sending traffic, then let in-flight requests drain.
 
 use std::time::Duration;

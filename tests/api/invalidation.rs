@@ -13,6 +13,7 @@ use crate::metrics::{sample, scrape, wait_for_sample};
 const LISTENING: &str = "depbadge_notifications_listening";
 const FLUSHES: &str = "depbadge_badge_cache_flushes_total";
 const HITS: &str = r#"depbadge_badge_cache_requests_total{result="hit"}"#;
+pub const NOTIFICATIONS: &str = "depbadge_notifications_received_total";
 const PATH: &str = "/badges/github.com/a/b.svg";
 
 /// Reads the badge until it says `expected`; fails after `limit` (a deadline, not a speed claim:
@@ -58,6 +59,9 @@ async fn a_write_on_one_replica_reaches_another_replicas_cache_by_notification(p
             .status(),
         201
     );
+    // The write's own notification is behind us before the badge is cached: it cannot be the
+    // one that refreshes it later.
+    wait_for_sample(&reader, NOTIFICATIONS, 1.0).await;
     cache_badge(&reader, "dependencies: 2 of 2 outdated").await;
 
     let fresh = report_at(&minutes_ago(60), "5.0.0", 2);
@@ -69,6 +73,7 @@ async fn a_write_on_one_replica_reaches_another_replicas_cache_by_notification(p
     println!("the other replica showed the new badge after {took:?}");
 
     let metrics = scrape(&reader).await;
+    assert_eq!(sample(&metrics, NOTIFICATIONS), Some(2.0), "{metrics}");
     assert_eq!(sample(&metrics, FLUSHES), flushes, "no flush explains it");
     assert_eq!(sample(&metrics, LISTENING), Some(1.0));
 }
@@ -84,6 +89,7 @@ async fn losing_the_notification_connection_flushes_the_cache(pool: PgPool) {
         app.put_report("github.com/a/b", &outdated).await.status(),
         201
     );
+    wait_for_sample(&app, NOTIFICATIONS, 1.0).await;
     cache_badge(&app, "dependencies: 2 of 2 outdated").await;
 
     // A change no notification announces (as a repair by hand in psql would be): the cached

@@ -1,4 +1,4 @@
-//! The generic version order (SPEC 2.1) for ecosystems without an order of their own:
+//! The generic version order (docs/contract.md §2.1) for ecosystems without an order of their own:
 //! dot/dash separated segments, numeric segments compared as numbers, a segment with letters
 //! before any number, and missing trailing zero segments equal to zero (`1.0 == 1.0.0`).
 

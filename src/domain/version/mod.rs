@@ -1,4 +1,4 @@
-//! Version order per ecosystem (SPEC 2.1). Every comparison answers `None` instead of failing
+//! Version order per ecosystem (docs/contract.md §2.1). Every comparison answers `None` instead of failing
 //! when a version does not parse in its ecosystem: the dependency's freshness is then `unknown`.
 
 mod generic;
