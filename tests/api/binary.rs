@@ -64,6 +64,14 @@ impl Server {
         text
     }
 
+    /// SIGTERM, a clean exit, and everything the process wrote.
+    async fn stop(&mut self) -> String {
+        self.terminate();
+        self.assert_exits_cleanly_within(Duration::from_secs(20), "no exit after SIGTERM")
+            .await;
+        self.output()
+    }
+
     fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
@@ -347,11 +355,7 @@ async fn no_token_reaches_the_logs_whatever_the_request(pool: PgPool) {
             let response = request.send().await.unwrap();
             assert_eq!(response.status().as_u16(), expected, "{}", response.url());
         }
-        server.terminate();
-        server
-            .assert_exits_cleanly_within(Duration::from_secs(20), "no exit after SIGTERM")
-            .await;
-        let logs = server.output();
+        let logs = server.stop().await;
         let logged = logs
             .lines()
             .filter(|line| {
@@ -418,11 +422,7 @@ async fn flags_and_the_text_log_format_are_honoured(pool: PgPool) {
             200,
             "{run}: metrics on {metrics}"
         );
-        server.terminate();
-        server
-            .assert_exits_cleanly_within(Duration::from_secs(20), "no exit after SIGTERM")
-            .await;
-        let logs = server.output();
+        let logs = server.stop().await;
         let access = logs
             .lines()
             .find(|line| line.contains("depbadge::access") && line.contains("/readyz"))
