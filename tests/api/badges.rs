@@ -312,6 +312,8 @@ async fn every_failure_still_answers_an_image(pool: PgPool) {
 async fn a_database_outage_serves_the_last_known_badge_or_unavailable(pool: PgPool) {
     let app = spawn_app_with_short_ttl(pool).await;
     app.put_report("github.com/a/known", &spec_example()).await;
+    // The write's own notification must not drop the badge cached below.
+    crate::metrics::wait_for_sample(&app, crate::invalidation::NOTIFICATIONS, 1.0).await;
     let known = badge(&app, "/badges/github.com/a/known.svg").await;
     assert_eq!(known.aria_label(), "dependencies: 1 of 1 outdated");
     tokio::time::sleep(Duration::from_millis(1100)).await; // past the 1 s TTL: a database read is due
@@ -500,6 +502,8 @@ async fn last_modified_moves_forward_when_the_report_turns_stale(pool: PgPool) {
 async fn a_slow_database_serves_the_last_known_badge_after_the_budget(pool: PgPool) {
     let app = spawn_app_with_short_ttl(pool.clone()).await;
     app.put_report("github.com/a/known", &spec_example()).await;
+    // The write's own notification must not drop the badge cached below.
+    crate::metrics::wait_for_sample(&app, crate::invalidation::NOTIFICATIONS, 1.0).await;
     let known = badge(&app, "/badges/github.com/a/known.svg").await;
     assert_eq!(known.aria_label(), "dependencies: 1 of 1 outdated");
     tokio::time::sleep(Duration::from_millis(1100)).await; // past the 1 s TTL: a database read is due
