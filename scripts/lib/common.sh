@@ -45,3 +45,14 @@ ensure_rust() {
   mkdir -p "$TARGET_DIR"
   export TARGET_DIR
 }
+
+# expect_refusal WHAT COMMAND...: the command (a validator given a deliberately broken input) must
+# fail; a validator that accepts everything would otherwise pass unnoticed.
+expect_refusal() {
+  local what="$1"; shift
+  if "$@" >/dev/null 2>&1; then
+    echo "a broken $what was accepted by: $*" >&2
+    return 1
+  fi
+  printf '  refused as expected: %s\n' "$what"
+}
