@@ -22,6 +22,9 @@ use crate::ops::readiness::Readiness;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A pool that connects on first use: the service starts, and is live, while the database is down.
+/// How often histogram samples are folded into buckets when nobody scrapes.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
 pub fn lazy_pool(config: &Config) -> PgPool {
     PgPoolOptions::new()
         .max_connections(config.db_max_connections)
@@ -87,6 +90,7 @@ impl Application {
                 self.state.badges.clone(),
                 metrics.clone(),
             )),
+            tokio::spawn(metrics.clone().run_upkeep_every(METRICS_UPKEEP)),
             // Scrapes may go on while the main listener drains; the admin server ends with the process.
             tokio::spawn(serve_admin(self.admin_listener, metrics, pool)),
         ];

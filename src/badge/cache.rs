@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
 
+use super::color::to_svg_color;
 use super::render::{BadgeSpec, RenderedBadge};
 use crate::domain::{ScopeSelection, ScopeStatus};
 
@@ -140,13 +141,23 @@ impl BadgeCache {
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// The rendered badge for `spec`, rendering it on a miss.
+    /// The rendered badge for `spec`, rendering it on a miss. Keyed by what the SVG shows: the
+    /// renderer sees a color only through [`to_svg_color`], so specs whose colors agree there draw
+    /// the same SVG and share one entry, and a key holds nothing the SVG does not (an invalid or
+    /// overlong color is `None`).
     pub fn rendered(&self, spec: &BadgeSpec) -> Arc<RenderedBadge> {
-        if let Some(badge) = self.rendered.get(spec) {
+        let key = BadgeSpec {
+            label: spec.label.clone(),
+            message: spec.message.clone(),
+            color: spec.color.as_deref().and_then(to_svg_color),
+            label_color: spec.label_color.as_deref().and_then(to_svg_color),
+            style: spec.style,
+        };
+        if let Some(badge) = self.rendered.get(&key) {
             return badge;
         }
         let badge = Arc::new(spec.render());
-        self.rendered.insert(spec.clone(), badge.clone());
+        self.rendered.insert(key, badge.clone());
         badge
     }
 }
@@ -266,6 +277,35 @@ mod tests {
             cache.rendered.weighted_size() <= 32 * 1024 && kept <= 32 * 1024,
             "weighed {}, kept {kept} bytes",
             cache.rendered.weighted_size()
+        );
+    }
+
+    #[test]
+    fn colors_that_draw_alike_share_one_entry_and_draw_as_before() {
+        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        let spec = |color: &str| BadgeSpec {
+            label: "build".to_owned(),
+            message: "passing".to_owned(),
+            color: Some(color.to_owned()),
+            label_color: None,
+            style: crate::badge::Style::Flat,
+        };
+        for color in [
+            "ff69b4", "FF69B4", "#ff69b4", "#FF69B4", "Red", "red", "critical",
+        ] {
+            assert_eq!(
+                cache.rendered(&spec(color)).svg,
+                spec(color).render().svg,
+                "{color}"
+            );
+        }
+        cache.rendered.run_pending_tasks();
+        // ff69b4 ×4, `Red` (CSS red), and `red` = `critical` (the palette's red).
+        assert_eq!(cache.rendered.entry_count(), 3);
+        let long = format!("{}red", " ".repeat(crate::badge::color::MAX_COLOR_LEN));
+        assert_eq!(
+            cache.rendered(&spec(&long)).svg,
+            spec("nonsense").render().svg
         );
     }
 

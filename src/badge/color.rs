@@ -28,9 +28,18 @@ const ALIASES: [(&str, &str); 7] = [
 /// badge-maker's default message color when none (or an invalid one) is given.
 pub const DEFAULT_MESSAGE_COLOR: &str = "#4b0";
 
+/// Longer color texts are invalid (the default applies). badge-maker has no limit, but every
+/// color it knows fits (`rgba(255, 255, 255, 0.5)` is 25 bytes), and an unbounded text would
+/// make the rendered-badge cache pay for whatever a client sends.
+pub const MAX_COLOR_LEN: usize = 64;
+
 /// A color as written into the SVG, or `None` for an invalid color (the caller's default applies).
-/// Matching is case-sensitive for names, as in badge-maker.
+/// Matching is case-sensitive for names, as in badge-maker. Applying it to its own result gives
+/// the same result, so it also serves as the color's normalized form.
 pub fn to_svg_color(color: &str) -> Option<String> {
+    if color.len() > MAX_COLOR_LEN {
+        return None;
+    }
     let name = ALIASES
         .iter()
         .find(|(alias, _)| *alias == color)

@@ -27,7 +27,8 @@ pub async fn log_request(State(metrics): State<Metrics>, request: Request, next:
                 && id.bytes().all(|b| b.is_ascii_graphic())
         })
         .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
-    let method = request.method().clone();
+    // The method as sent only when it is a known one: a client may send any token of any length.
+    let method = Metrics::method_label(request.method().as_str());
     // The route template, never the raw path: slugs would make logs and metrics unbounded.
     let route = request
         .extensions()
@@ -38,11 +39,11 @@ pub async fn log_request(State(metrics): State<Metrics>, request: Request, next:
 
     let seconds = started.elapsed().as_secs_f64();
     let status = response.status().as_u16();
-    metrics.record_request(method.as_str(), &route, status, seconds);
+    metrics.record_request(method, &route, status, seconds);
     let latency_ms = seconds * 1000.0;
     tracing::info!(
         target: "depbadge::access",
-        method = %method,
+        method,
         route,
         status,
         latency_ms,
