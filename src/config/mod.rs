@@ -38,6 +38,9 @@ pub struct Config {
     /// `None` when `DEPBADGE_STALE_AFTER` is 0: reports never go stale.
     pub stale_after: Option<Duration>,
     pub log_format: LogFormat,
+    /// Where users reach the service (`https://badges.example.com`), for the links the project
+    /// page offers; `None`: taken from each request's `Host`.
+    pub public_url: Option<String>,
     pub rust_log: Option<String>,
 }
 
@@ -73,6 +76,7 @@ struct ServiceVariables {
     migrate: Option<String>,
     stale_after: Option<String>,
     log_format: Option<String>,
+    public_url: Option<String>,
 }
 
 impl Config {
@@ -159,6 +163,7 @@ impl Config {
             log_format: read("LOG_FORMAT", &vars.log_format)
                 .parse(log_format)?
                 .unwrap_or(LogFormat::Json),
+            public_url: read("PUBLIC_URL", &vars.public_url).parse(values::public_url)?,
             rust_log: sources.get("RUST_LOG").map(str::to_owned),
         })
     }
@@ -197,6 +202,12 @@ impl Config {
                     LogFormat::Json => "json",
                     LogFormat::Text => "text",
                 }
+            ),
+            format!(
+                "DEPBADGE_PUBLIC_URL={}",
+                self.public_url
+                    .as_deref()
+                    .unwrap_or("(unset: from each request's Host)")
             ),
             format!("RUST_LOG={}", self.rust_log.as_deref().unwrap_or("")),
         ]

@@ -26,6 +26,7 @@ pub const VARIABLES: &[&str] = &[
     "DEPBADGE_MIGRATE",
     "DEPBADGE_STALE_AFTER",
     "DEPBADGE_LOG_FORMAT",
+    "DEPBADGE_PUBLIC_URL",
     "RUST_LOG",
 ];
 

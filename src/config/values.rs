@@ -52,6 +52,24 @@ pub fn boolean(value: &str) -> Result<bool, String> {
     }
 }
 
+/// A public base URL: `http(s)://host[:port][/path]`, no query or fragment; a trailing `/` is
+/// dropped so that paths can be appended.
+pub fn public_url(value: &str) -> Result<String, String> {
+    let url = value.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or_else(|| format!("`{value}` is not an http:// or https:// URL"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let safe = |b: u8| b.is_ascii_alphanumeric() || b"-._~/:%[]".contains(&b);
+    if host.is_empty() || url.len() > 2048 || !rest.bytes().all(safe) {
+        return Err(format!(
+            "`{value}` is not a base URL like https://badges.example.com (no query, no fragment)"
+        ));
+    }
+    Ok(url.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +112,29 @@ mod tests {
             "99999999999999999999",
         ] {
             assert!(byte_size(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn public_urls_are_http_base_urls() {
+        for (value, expected) in [
+            ("https://badges.example.com", "https://badges.example.com"),
+            ("https://badges.example.com/", "https://badges.example.com"),
+            ("http://127.0.0.1:8080/deps/", "http://127.0.0.1:8080/deps"),
+        ] {
+            assert_eq!(public_url(value).as_deref(), Ok(expected), "{value}");
+        }
+        for value in [
+            "badges.example.com",
+            "ftp://example.com",
+            "https://",
+            "https://example.com/?q=1",
+            "https://example.com/#top",
+            "https://exa mple.com",
+            "javascript:alert(1)",
+            "https://example.com/\"><script>",
+        ] {
+            assert!(public_url(value).is_err(), "{value}");
         }
     }
 }

@@ -37,6 +37,8 @@ pub struct AppState {
     pub badge_max_age: Duration,
     pub badges: Arc<BadgeCache>,
     pub metrics: Metrics,
+    /// `DEPBADGE_PUBLIC_URL`: the base of the links the project page offers.
+    pub public_url: Option<Arc<str>>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             badge_max_age: config.badge_max_age,
             badges,
             metrics,
+            public_url: config.public_url.as_deref().map(Arc::from),
         }
     }
 }

@@ -92,7 +92,11 @@ pub async fn project(
     } else {
         format!("?scope={}", selection.as_str())
     };
-    let base = base_url(&headers);
+    // The configured public URL; else the request's own, and the page then varies with it.
+    let (base, varies) = match &state.public_url {
+        Some(url) => (url.to_string(), false),
+        None => (base_url(&headers), true),
+    };
     // Shown as first reported, whatever case the URL used.
     let slug = project
         .as_ref()
@@ -129,7 +133,16 @@ pub async fn project(
         rst: format!(".. image:: {badge_url}\n   :target: {page_url}\n   :alt: dependencies"),
     };
     match page.render() {
-        Ok(body) => html(status, body),
+        Ok(body) => {
+            let mut response = html(status, body);
+            if varies {
+                set_static_headers(
+                    response.headers_mut(),
+                    &[(header::VARY, "Host, X-Forwarded-Proto")],
+                );
+            }
+            response
+        }
         Err(error) => {
             tracing::error!(%error, "project page template failed");
             message_page(StatusCode::INTERNAL_SERVER_ERROR, "Internal error.")

@@ -335,7 +335,7 @@ async fn a_database_outage_serves_the_last_known_badge_or_unavailable(pool: PgPo
 }
 
 async fn spawn_app_with_short_ttl(pool: PgPool) -> TestApp {
-    crate::helpers::spawn_app_with(pool, &[("DEPBADGE_CACHE_TTL", "1s")]).await
+    crate::helpers::spawn_listening_app(pool, &[("DEPBADGE_CACHE_TTL", "1s")]).await
 }
 
 #[sqlx::test]

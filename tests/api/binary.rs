@@ -592,7 +592,7 @@ async fn migrate_then_status_from_the_command_line(pool: PgPool) {
 
 #[sqlx::test]
 async fn export_then_import_restores_every_report_exactly(pool: PgPool) {
-    let app = crate::helpers::spawn_app(pool.clone()).await;
+    let app = crate::helpers::spawn_listening_app(pool.clone(), &[]).await;
     let slugs = [
         "github.com/Backup/One",
         "gitlab.com/group/sub/two",

@@ -63,6 +63,14 @@ pub async fn spawn_app_with(pool: PgPool, extra_env: &[(&str, &str)]) -> TestApp
     }
 }
 
+/// [`spawn_app_with`], returning once the application listens for report notifications, so that
+/// every write from then on is heard (tests that count notifications need that).
+pub async fn spawn_listening_app(pool: PgPool, extra_env: &[(&str, &str)]) -> TestApp {
+    let app = spawn_app_with(pool, extra_env).await;
+    crate::metrics::wait_for_sample(&app, "depbadge_notifications_listening", 1.0).await;
+    app
+}
+
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)

@@ -126,3 +126,40 @@ async fn unknown_invalid_and_scoped_pages(pool: PgPool) {
         "the badge and snippets keep the scope"
     );
 }
+
+/// The embed snippets link to DEPBADGE_PUBLIC_URL when it is set, whatever Host the request
+/// carried; without it they follow the request, and the answer says it varies with it (a shared
+/// cache must not hand one host's snippets to another).
+#[sqlx::test]
+async fn embed_snippets_use_the_public_url_or_vary_with_the_host(pool: PgPool) {
+    let slug = "github.com/a/b";
+    let fetch = |app: &crate::helpers::TestApp, host: &'static str| {
+        app.client
+            .get(app.url(&format!("/projects/{slug}")))
+            .header("host", host)
+            .send()
+    };
+    let configured = crate::helpers::spawn_app_with(
+        pool.clone(),
+        &[("DEPBADGE_PUBLIC_URL", "https://badges.example.com/")],
+    )
+    .await;
+    configured.put_report(slug, &spec_example()).await;
+    let response = fetch(&configured, "evil.example.net").await.unwrap();
+    assert!(response.headers().get("vary").is_none());
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("https://badges.example.com/badges/github.com/a/b.svg"),
+        "{page}"
+    );
+    assert!(!page.contains("evil.example.net"), "{page}");
+
+    let from_request = spawn_app(pool).await;
+    let response = fetch(&from_request, "mirror.example.org").await.unwrap();
+    assert_eq!(response.headers()["vary"], "Host, X-Forwarded-Proto");
+    let page = response.text().await.unwrap();
+    assert!(
+        page.contains("http://mirror.example.org/badges/github.com/a/b.svg"),
+        "{page}"
+    );
+}
