@@ -41,6 +41,13 @@ pub struct Config {
     /// Where users reach the service (`https://badges.example.com`), for the links the project
     /// page offers; `None`: taken from each request's `Host`.
     pub public_url: Option<String>,
+    /// How long a connection may take to send a request's headers, counted from when it opens or
+    /// its previous response was sent: so also how long a keep-alive connection may sit idle.
+    pub header_timeout: Duration,
+    /// Connections served at once; past it a connection gets a 503 and is closed.
+    pub max_connections: usize,
+    /// After the shutdown delay, how long requests in flight may take before the process exits.
+    pub drain_timeout: Duration,
     pub rust_log: Option<String>,
 }
 
@@ -77,6 +84,9 @@ struct ServiceVariables {
     stale_after: Option<String>,
     log_format: Option<String>,
     public_url: Option<String>,
+    header_timeout: Option<String>,
+    max_connections: Option<String>,
+    drain_timeout: Option<String>,
 }
 
 impl Config {
@@ -122,6 +132,20 @@ impl Config {
             values::byte_size(v)
                 .and_then(|n| usize::try_from(n).map_err(|_| format!("`{v}` is too large")))
         };
+        let positive_duration = |v: &str| {
+            values::duration(v).and_then(|d| {
+                (!d.is_zero())
+                    .then_some(d)
+                    .ok_or_else(|| "must be more than 0".to_owned())
+            })
+        };
+        let connection_cap = |v: &str| {
+            v.trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| format!("`{v}` is not a number from 1 to 1000000"))
+        };
         let stale_after = read("STALE_AFTER", &vars.stale_after)
             .parse(values::duration)?
             .unwrap_or(Duration::from_secs(30 * 86_400));
@@ -164,6 +188,15 @@ impl Config {
                 .parse(log_format)?
                 .unwrap_or(LogFormat::Json),
             public_url: read("PUBLIC_URL", &vars.public_url).parse(values::public_url)?,
+            header_timeout: read("HEADER_TIMEOUT", &vars.header_timeout)
+                .parse(positive_duration)?
+                .unwrap_or(Duration::from_secs(10)),
+            max_connections: read("MAX_CONNECTIONS", &vars.max_connections)
+                .parse(connection_cap)?
+                .unwrap_or(4096),
+            drain_timeout: read("DRAIN_TIMEOUT", &vars.drain_timeout)
+                .parse(values::duration)?
+                .unwrap_or(Duration::from_secs(15)),
             rust_log: sources.get("RUST_LOG").map(str::to_owned),
         })
     }
@@ -209,6 +242,9 @@ impl Config {
                     .as_deref()
                     .unwrap_or("(unset: from each request's Host)")
             ),
+            format!("DEPBADGE_HEADER_TIMEOUT={}", seconds(self.header_timeout)),
+            format!("DEPBADGE_MAX_CONNECTIONS={}", self.max_connections),
+            format!("DEPBADGE_DRAIN_TIMEOUT={}", seconds(self.drain_timeout)),
             format!("RUST_LOG={}", self.rust_log.as_deref().unwrap_or("")),
         ]
     }

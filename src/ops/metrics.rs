@@ -23,6 +23,8 @@ pub const BUILD_INFO: &str = "depbadge_build_info";
 pub const LISTENING: &str = "depbadge_notifications_listening";
 pub const CACHE_FLUSHES: &str = "depbadge_badge_cache_flushes_total";
 pub const NOTIFICATIONS: &str = "depbadge_notifications_received_total";
+pub const CONNECTIONS_OPEN: &str = "depbadge_http_connections_open";
+pub const CONNECTIONS_REFUSED: &str = "depbadge_http_connections_refused_total";
 
 /// Latency buckets from 0.5 ms (a cached badge) to 5 s (a slow database).
 const DURATION_BUCKETS: [f64; 13] = [
@@ -150,6 +152,16 @@ impl Metrics {
             "1 while this replica listens for report notifications (cache invalidation), else 0",
         );
         describe(
+            CONNECTIONS_OPEN,
+            None,
+            "HTTP connections being served on the public listener",
+        );
+        describe(
+            CONNECTIONS_REFUSED,
+            None,
+            "HTTP connections answered 503 and closed because DEPBADGE_MAX_CONNECTIONS were open",
+        );
+        describe(
             NOTIFICATIONS,
             None,
             "Report notifications received (a write or delete on any replica), each invalidating a project",
@@ -236,12 +248,32 @@ impl Metrics {
             .set(if listening { 1.0 } else { 0.0 });
     }
 
+    /// Counts a connection as open until the returned guard is dropped.
+    pub fn open_connection(&self) -> OpenConnection {
+        let gauge = self.gauge(CONNECTIONS_OPEN, &[]);
+        gauge.increment(1.0);
+        OpenConnection(gauge)
+    }
+
+    pub fn record_connection_refused(&self) {
+        self.counter(CONNECTIONS_REFUSED, &[]).increment(1);
+    }
+
     pub fn record_notification(&self) {
         self.counter(NOTIFICATIONS, &[]).increment(1);
     }
 
     pub fn record_cache_flush(&self) {
         self.counter(CACHE_FLUSHES, &[]).increment(1);
+    }
+}
+
+/// An open connection, counted in `depbadge_http_connections_open` until dropped.
+pub struct OpenConnection(Gauge);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
     }
 }
 

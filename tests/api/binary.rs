@@ -14,14 +14,14 @@ use crate::helpers::{TOKEN, database_url, spec_example};
 const BINARY: &str = env!("CARGO_BIN_EXE_depbadge");
 
 /// The child process, killed if a test fails before it stops it.
-struct Server {
-    child: Child,
-    address: SocketAddr,
+pub struct Server {
+    pub child: Child,
+    pub address: SocketAddr,
 }
 
 impl Server {
     /// Sends SIGTERM, as the kubelet does.
-    fn terminate(&self) {
+    pub fn terminate(&self) {
         let pid = self.child.id().to_string();
         assert!(
             Command::new("kill")
@@ -32,7 +32,7 @@ impl Server {
         );
     }
 
-    async fn assert_exits_cleanly_within(&mut self, limit: Duration, what: &str) {
+    pub async fn assert_exits_cleanly_within(&mut self, limit: Duration, what: &str) {
         let started = Instant::now();
         let status = loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -47,7 +47,7 @@ impl Server {
 
 impl Server {
     /// Everything the process wrote, stdout then stderr; call after it exited.
-    fn output(&mut self) -> String {
+    pub fn output(&mut self) -> String {
         let mut text = String::new();
         self.child
             .stdout
@@ -65,14 +65,14 @@ impl Server {
     }
 
     /// SIGTERM, a clean exit, and everything the process wrote.
-    async fn stop(&mut self) -> String {
+    pub async fn stop(&mut self) -> String {
         self.terminate();
         self.assert_exits_cleanly_within(Duration::from_secs(20), "no exit after SIGTERM")
             .await;
         self.output()
     }
 
-    fn url(&self, path: &str) -> String {
+    pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.address)
     }
 }
@@ -105,7 +105,7 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -121,7 +121,7 @@ fn clock_env() -> Vec<(String, String)> {
         .collect()
 }
 
-fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
+pub fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
     let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let metrics = format!("127.0.0.1:{}", free_port());
     let mut all = vec![
@@ -148,7 +148,7 @@ fn spawn(args: &[&str], env: &[(&str, &str)], address: SocketAddr) -> Server {
     Server { child, address }
 }
 
-async fn get(client: &reqwest::Client, server: &Server, path: &str) -> Option<u16> {
+pub async fn get(client: &reqwest::Client, server: &Server, path: &str) -> Option<u16> {
     client
         .get(format!("http://{}{path}", server.address))
         .send()
@@ -158,7 +158,7 @@ async fn get(client: &reqwest::Client, server: &Server, path: &str) -> Option<u1
 }
 
 /// Polls `path` until it answers `status`, for at most `limit`.
-async fn wait_for(
+pub async fn wait_for(
     client: &reqwest::Client,
     server: &Server,
     path: &str,

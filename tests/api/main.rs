@@ -10,6 +10,7 @@ mod errors;
 mod fixtures;
 mod health;
 mod helpers;
+mod hostile;
 mod invalidation;
 mod listing;
 mod manifests;

@@ -302,3 +302,29 @@ fn the_disruption_budget_and_the_autoscaler_target_the_deployment() {
         );
     }
 }
+
+/// A pod asked to stop sleeps in preStop, keeps serving for the shutdown delay, then drains for
+/// at most the drain timeout: all of it must fit in the grace period, or the kubelet's SIGKILL
+/// cuts requests in flight.
+#[test]
+fn shutdown_fits_in_the_termination_grace_period() {
+    let deployment = load("deployment.yaml");
+    let pod = &deployment["spec"]["template"]["spec"];
+    let grace = pod["terminationGracePeriodSeconds"].as_u64().unwrap();
+    let pre_stop = pod["containers"][0]["lifecycle"]["preStop"]["sleep"]["seconds"]
+        .as_u64()
+        .unwrap();
+    let configmap = load("configmap.yaml");
+    let env: Vec<(String, String)> = configmap["data"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| (text(k).to_owned(), text(v).to_owned()))
+        .collect();
+    let config = Config::from_sources(&Sources::from_env(env).unwrap()).unwrap();
+    let needed = pre_stop + config.shutdown_delay.as_secs() + config.drain_timeout.as_secs();
+    assert!(
+        needed < grace,
+        "preStop {pre_stop} s + shutdown delay + drain timeout = {needed} s, not under the {grace} s grace period"
+    );
+}

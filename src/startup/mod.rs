@@ -10,6 +10,10 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 
+mod server;
+
+use server::Limits;
+
 use crate::badge::BadgeCache;
 use crate::config::Config;
 use crate::http::{self, AppState};
@@ -42,6 +46,7 @@ pub struct Application {
     admin_listener: TcpListener,
     state: AppState,
     migrate: bool,
+    limits: Limits,
 }
 
 impl Application {
@@ -55,6 +60,11 @@ impl Application {
             admin_listener,
             state: AppState::new(config, pool, Readiness::default(), badges, Metrics::new()),
             migrate: config.migrate,
+            limits: Limits {
+                header_timeout: config.header_timeout,
+                max_connections: config.max_connections,
+                drain_timeout: config.drain_timeout,
+            },
         })
     }
 
@@ -92,11 +102,16 @@ impl Application {
             )),
             tokio::spawn(metrics.clone().run_upkeep_every(METRICS_UPKEEP)),
             // Scrapes may go on while the main listener drains; the admin server ends with the process.
-            tokio::spawn(serve_admin(self.admin_listener, metrics, pool)),
+            tokio::spawn(serve_admin(self.admin_listener, metrics.clone(), pool)),
         ];
-        let served = axum::serve(self.listener, http::router(self.state))
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = server::serve(
+            self.listener,
+            http::router(self.state),
+            self.limits,
+            metrics,
+            shutdown,
+        )
+        .await;
         for task in background {
             task.abort();
         }

@@ -1,0 +1,144 @@
+//! What the Internet sends, against the real binary: each attack has a bound, and the test
+//! asserts the bound (a connection closed, a process that exits, a 503 at the cap). Deadlines in
+//! these tests only decide when to give up; without the limits under test the wait is forever.
+
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::binary::{Server, free_port, start, wait_for};
+use crate::helpers::database_url;
+
+/// Half a request: the request line and one header, never the blank line that ends the headers.
+const HALF_A_REQUEST: &[u8] = b"GET /healthz HTTP/1.1\r\nHost: slow.example\r\n";
+
+async fn half_open(server: &Server) -> TcpStream {
+    let mut stream = TcpStream::connect(server.address).await.unwrap();
+    stream.write_all(HALF_A_REQUEST).await.unwrap();
+    stream
+}
+
+/// Reads until the server closes the connection; everything it sent meanwhile.
+async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> String {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(limit, stream.read_to_end(&mut received)).await;
+    assert!(
+        read.is_ok(),
+        "the server kept the connection open for {limit:?}"
+    );
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[sqlx::test]
+async fn slow_and_idle_connections_are_closed_after_the_header_timeout(pool: PgPool) {
+    let server = start(&database_url(&pool), &[("DEPBADGE_HEADER_TIMEOUT", "1s")]);
+    let client = reqwest::Client::new();
+    wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
+
+    // A client that never finishes its headers.
+    let mut slow = half_open(&server).await;
+    let started = Instant::now();
+    read_until_closed(&mut slow, Duration::from_secs(30)).await;
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "closed before the timeout"
+    );
+
+    // A keep-alive connection that goes quiet after its first answer.
+    let mut idle = TcpStream::connect(server.address).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: idle.example\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = read_until_closed(&mut idle, Duration::from_secs(30)).await;
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+}
+
+#[sqlx::test]
+async fn sigterm_ends_the_process_within_the_drain_timeout_whatever_clients_do(pool: PgPool) {
+    let mut server = start(
+        &database_url(&pool),
+        &[
+            ("DEPBADGE_HEADER_TIMEOUT", "300s"),
+            ("DEPBADGE_DRAIN_TIMEOUT", "1s"),
+            ("DEPBADGE_SHUTDOWN_DELAY", "0"),
+        ],
+    );
+    let client = reqwest::Client::new();
+    wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
+    let mut held = Vec::new();
+    for _ in 0..50 {
+        held.push(half_open(&server).await);
+    }
+    server.terminate();
+    server
+        .assert_exits_cleanly_within(
+            Duration::from_secs(30),
+            "still running 30 s after SIGTERM with half-sent requests open",
+        )
+        .await;
+    let logs = server.output();
+    assert!(logs.contains("drain timeout"), "{logs}");
+    drop(held);
+}
+
+#[sqlx::test]
+async fn past_the_connection_cap_a_client_gets_503_and_the_server_recovers(pool: PgPool) {
+    let admin = format!("127.0.0.1:{}", free_port());
+    let server = start(
+        &database_url(&pool),
+        &[
+            ("DEPBADGE_MAX_CONNECTIONS", "4"),
+            ("DEPBADGE_HEADER_TIMEOUT", "300s"),
+            ("DEPBADGE_METRICS_ADDR", admin.as_str()),
+        ],
+    );
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(half_open(&server).await);
+    }
+    // The server has accepted the four before the next one arrives: poll until it refuses.
+    let started = Instant::now();
+    let refused = loop {
+        let response = client.get(server.url("/healthz")).send().await.unwrap();
+        if response.status().as_u16() == 503 {
+            break response;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "never at the cap"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_connections");
+
+    let metrics = reqwest::get(format!("http://{admin}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        crate::metrics::sample(&metrics, "depbadge_http_connections_refused_total")
+            .is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+    // The four held, and perhaps a closing one the server has not yet seen go.
+    assert!(
+        crate::metrics::sample(&metrics, "depbadge_http_connections_open")
+            .is_some_and(|n| n >= 4.0),
+        "{metrics}"
+    );
+
+    // The slots come back when the clients go.
+    drop(held);
+    wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
+}
