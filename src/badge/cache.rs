@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use moka::sync::Cache;
 
 use super::color::to_svg_color;
+use super::known::KnownSlugs;
 use super::render::{BadgeSpec, RenderedBadge};
 use crate::domain::{ScopeSelection, ScopeStatus};
 
@@ -53,6 +54,8 @@ pub struct BadgeCache {
     epoch: AtomicU64,
     /// Bumped on every invalidation.
     invalidations: AtomicU64,
+    /// Which slugs have a report: unknown slugs are answered without a database read.
+    known: KnownSlugs,
 }
 
 const STATUS_ENTRY_OVERHEAD: u32 = 128;
@@ -86,6 +89,7 @@ impl BadgeCache {
             ttl,
             epoch: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
+            known: KnownSlugs::default(),
         }
     }
 
@@ -126,8 +130,15 @@ impl BadgeCache {
         self.statuses.insert((Arc::from(slug_key), scope), entry);
     }
 
-    /// A report for `slug_key` was written or deleted.
+    /// Which slugs have a report (see [`KnownSlugs`]).
+    pub fn known(&self) -> &KnownSlugs {
+        &self.known
+    }
+
+    /// A report for `slug_key` was written or deleted: its cached statuses go, and the slug
+    /// counts as known (for a deletion, until the next rebuild of the filter).
     pub fn invalidate(&self, slug_key: &str) {
+        self.known.insert(slug_key);
         self.invalidations.fetch_add(1, Ordering::SeqCst);
         let slug: Arc<str> = Arc::from(slug_key);
         for scope in ScopeSelection::ALL {

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod color;
+pub mod known;
 pub mod render;
 pub mod static_badge;
 pub mod status;

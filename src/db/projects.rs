@@ -323,6 +323,13 @@ pub async fn list(
 }
 
 /// Every project's slug, in slug order: for export.
+/// Every project's slug key: what the badge cache's membership filter is built from.
+pub async fn all_slug_keys(executor: impl PgExecutor<'_>) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT slug FROM projects")
+        .fetch_all(executor)
+        .await
+}
+
 pub async fn all_slugs(executor: impl PgExecutor<'_>) -> Result<Vec<Slug>, sqlx::Error> {
     sqlx::query("SELECT slug, display_slug FROM projects ORDER BY slug")
         .fetch_all(executor)

@@ -281,6 +281,11 @@ async fn scope_status(
         state.metrics.record_badge_lookup(CacheResult::Hit);
         return Ok((status, false));
     }
+    // Nobody reported this slug: no read, and nothing cached (anyone can ask for any slug).
+    if !state.badges.known().may_exist(slug.key()) {
+        state.metrics.record_badge_lookup(CacheResult::Absent);
+        return Ok((None, false));
+    }
     let ticket = state.badges.ticket();
     let read = tokio::time::timeout(
         DATABASE_BUDGET,

@@ -73,7 +73,12 @@ pub async fn project(
             "scope must be runtime, dev or all.",
         );
     };
-    let project = match db::projects::find(&state.pool, &slug, selection).await {
+    let found = if state.badges.known().may_exist(slug.key()) {
+        db::projects::find(&state.pool, &slug, selection).await
+    } else {
+        Ok(None)
+    };
+    let project = match found {
         Ok(project) => project,
         Err(error) if db::is_unavailable(&error) => {
             tracing::warn!(%error, "database unavailable");

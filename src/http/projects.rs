@@ -105,6 +105,9 @@ pub async fn get(
     query: QueryParams,
 ) -> ApiResult<Response> {
     let selection = query.scope()?;
+    if !state.badges.known().may_exist(slug.key()) {
+        return Err(not_found(&slug));
+    }
     let project = projects::find(&state.pool, &slug, selection)
         .await?
         .ok_or_else(|| not_found(&slug))?;

@@ -11,7 +11,7 @@ use sqlx::postgres::PgListener;
 
 use super::metrics::Metrics;
 use crate::badge::BadgeCache;
-use crate::db::REPORT_CHANNEL;
+use crate::db::{self, REPORT_CHANNEL};
 
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const MAX_RETRY: Duration = Duration::from_secs(10);
@@ -23,6 +23,7 @@ pub async fn listen(pool: PgPool, cache: Arc<BadgeCache>, metrics: Metrics) {
         match listen_once(&pool, &cache, &metrics).await {
             Ok(()) => delay = FIRST_RETRY,
             Err(error) => {
+                cache.known().forget();
                 metrics.set_listening(false);
                 tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "not listening for report notifications");
                 tokio::time::sleep(delay).await;
@@ -42,10 +43,13 @@ async fn listen_once(
     listener.listen(REPORT_CHANNEL).await?;
     cache.flush();
     metrics.record_cache_flush();
+    // Every write from now on is heard, so the filter of known slugs can be built.
+    let known = rebuild_known(pool, cache).await?;
     metrics.set_listening(true);
     tracing::info!(
         channel = REPORT_CHANNEL,
-        "listening for report notifications; badge cache flushed"
+        known,
+        "listening for report notifications; badge cache flushed, known slugs loaded"
     );
     loop {
         match listener.try_recv().await? {
@@ -57,11 +61,35 @@ async fn listen_once(
                 // The connection dropped (and will be re-established on the next call):
                 // notifications sent meanwhile are lost.
                 cache.flush();
+                cache.known().forget();
                 metrics.record_cache_flush();
                 metrics.set_listening(false);
                 tracing::warn!("report notification connection lost; badge cache flushed");
                 return Ok(());
             }
+        }
+    }
+}
+
+/// Rebuilds the filter of known slugs from the database; how many there are.
+async fn rebuild_known(pool: &PgPool, cache: &BadgeCache) -> Result<usize, sqlx::Error> {
+    let rebuild = cache.known().start_rebuild();
+    let keys = db::projects::all_slug_keys(pool).await?;
+    cache
+        .known()
+        .finish_rebuild(rebuild, keys.iter().map(String::as_str));
+    Ok(keys.len())
+}
+
+/// Rebuilds the filter of known slugs every `period` while it is complete (listening), so that
+/// deleted projects stop costing reads and the filter keeps its size. Runs until aborted.
+pub async fn rebuild_known_every(pool: PgPool, cache: Arc<BadgeCache>, period: Duration) {
+    loop {
+        tokio::time::sleep(period).await;
+        if cache.known().is_complete()
+            && let Err(error) = rebuild_known(&pool, &cache).await
+        {
+            tracing::warn!(%error, "could not rebuild the filter of known slugs");
         }
     }
 }

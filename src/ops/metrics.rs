@@ -61,6 +61,8 @@ pub enum CacheResult {
     Hit,
     Miss,
     Stale,
+    /// Known to have no report (the filter of known slugs): answered without a read.
+    Absent,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -124,7 +126,7 @@ impl Metrics {
         describe(
             BADGE_CACHE,
             None,
-            "Badge status lookups: hit, miss (read from the database), stale (last known, database failed)",
+            "Badge status lookups: hit, miss (read from the database), stale (last known, database failed), absent (no report, known without a read)",
         );
         describe(
             REPORTS_INGESTED,
@@ -223,6 +225,7 @@ impl Metrics {
             CacheResult::Hit => "hit",
             CacheResult::Miss => "miss",
             CacheResult::Stale => "stale",
+            CacheResult::Absent => "absent",
         };
         self.counter(BADGE_CACHE, &[("result", result)])
             .increment(1);

@@ -26,6 +26,10 @@ use crate::ops::readiness::Readiness;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A pool that connects on first use: the service starts, and is live, while the database is down.
+/// How often the filter of known slugs is rebuilt from the database (deletions leave it with
+/// false positives, which cost a read each).
+const KNOWN_SLUGS_REBUILD: Duration = Duration::from_secs(600);
+
 /// How often histogram samples are folded into buckets when nobody scrapes.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
@@ -101,6 +105,11 @@ impl Application {
                 metrics.clone(),
             )),
             tokio::spawn(metrics.clone().run_upkeep_every(METRICS_UPKEEP)),
+            tokio::spawn(ops::invalidation::rebuild_known_every(
+                pool.clone(),
+                self.state.badges.clone(),
+                KNOWN_SLUGS_REBUILD,
+            )),
             // Scrapes may go on while the main listener drains; the admin server ends with the process.
             tokio::spawn(serve_admin(self.admin_listener, metrics.clone(), pool)),
         ];

@@ -312,8 +312,11 @@ async fn every_failure_still_answers_an_image(pool: PgPool) {
 async fn a_database_outage_serves_the_last_known_badge_or_unavailable(pool: PgPool) {
     let app = spawn_app_with_short_ttl(pool).await;
     app.put_report("github.com/a/known", &spec_example()).await;
-    // The write's own notification must not drop the badge cached below.
-    crate::metrics::wait_for_sample(&app, crate::invalidation::NOTIFICATIONS, 1.0).await;
+    // Reported, but its badge never read: this replica has nothing cached for it.
+    app.put_report("github.com/a/uncached", &spec_example())
+        .await;
+    // The writes' own notifications must not drop the badge cached below.
+    crate::metrics::wait_for_sample(&app, crate::invalidation::NOTIFICATIONS, 2.0).await;
     let known = badge(&app, "/badges/github.com/a/known.svg").await;
     assert_eq!(known.aria_label(), "dependencies: 1 of 1 outdated");
     tokio::time::sleep(Duration::from_millis(1100)).await; // past the 1 s TTL: a database read is due
@@ -328,7 +331,7 @@ async fn a_database_outage_serves_the_last_known_badge_or_unavailable(pool: PgPo
     );
     assert_eq!(stale.header("cache-control"), "max-age=60, s-maxage=60");
 
-    let unavailable = badge(&app, "/badges/github.com/a/never-seen.svg").await;
+    let unavailable = badge(&app, "/badges/github.com/a/uncached.svg").await;
     unavailable.assert_is_an_image();
     assert_eq!(unavailable.aria_label(), "dependencies: unavailable");
     assert_eq!(unavailable.header("cache-control"), "no-cache");
@@ -502,8 +505,10 @@ async fn last_modified_moves_forward_when_the_report_turns_stale(pool: PgPool) {
 async fn a_slow_database_serves_the_last_known_badge_after_the_budget(pool: PgPool) {
     let app = spawn_app_with_short_ttl(pool.clone()).await;
     app.put_report("github.com/a/known", &spec_example()).await;
-    // The write's own notification must not drop the badge cached below.
-    crate::metrics::wait_for_sample(&app, crate::invalidation::NOTIFICATIONS, 1.0).await;
+    app.put_report("github.com/a/uncached", &spec_example())
+        .await;
+    // The writes' own notifications must not drop the badge cached below.
+    crate::metrics::wait_for_sample(&app, crate::invalidation::NOTIFICATIONS, 2.0).await;
     let known = badge(&app, "/badges/github.com/a/known.svg").await;
     assert_eq!(known.aria_label(), "dependencies: 1 of 1 outdated");
     tokio::time::sleep(Duration::from_millis(1100)).await; // past the 1 s TTL: a database read is due
@@ -519,7 +524,11 @@ async fn a_slow_database_serves_the_last_known_badge_after_the_budget(pool: PgPo
     let slow = within("/badges/github.com/a/known.svg")
         .await
         .expect("no answer although the database never answered");
-    let unknown = within("/badges/github.com/a/never-seen.svg")
+    let uncached = within("/badges/github.com/a/uncached.svg")
+        .await
+        .expect("no answer although the database never answered");
+    // Nobody reported this one, and the replica knows it without asking the database.
+    let never_reported = within("/badges/github.com/a/never-reported.svg")
         .await
         .expect("no answer although the database never answered");
     let metrics = crate::metrics::scrape(&app).await;
@@ -532,8 +541,9 @@ async fn a_slow_database_serves_the_last_known_badge_after_the_budget(pool: PgPo
         "stale-if-error"
     );
     assert_eq!(slow.header("cache-control"), "max-age=60, s-maxage=60");
-    assert_eq!(unknown.aria_label(), "dependencies: unavailable");
-    assert_eq!(unknown.header("cache-control"), "no-cache");
+    assert_eq!(uncached.aria_label(), "dependencies: unavailable");
+    assert_eq!(uncached.header("cache-control"), "no-cache");
+    assert_eq!(never_reported.aria_label(), "dependencies: unknown");
     assert_eq!(
         crate::metrics::sample(
             &metrics,
@@ -543,6 +553,6 @@ async fn a_slow_database_serves_the_last_known_badge_after_the_budget(pool: PgPo
         "{metrics}"
     );
     // Once the lock is gone the database answers again.
-    let again = badge(&app, "/badges/github.com/a/never-seen.svg").await;
-    assert_eq!(again.aria_label(), "dependencies: unknown");
+    let again = badge(&app, "/badges/github.com/a/uncached.svg").await;
+    assert_eq!(again.aria_label(), "dependencies: 1 of 1 outdated");
 }

@@ -142,3 +142,59 @@ async fn past_the_connection_cap_a_client_gets_503_and_the_server_recovers(pool:
     drop(held);
     wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
 }
+
+/// A stream of slugs nobody reported costs no database reads and no cache entries: the replica
+/// knows which slugs have a report. A slug reported later, on any replica, is read again.
+#[sqlx::test]
+async fn unknown_slugs_are_answered_without_reading_the_database(pool: PgPool) {
+    let app = crate::helpers::spawn_listening_app(pool.clone(), &[]).await;
+    let other_replica = crate::helpers::spawn_app(pool).await;
+    const REQUESTS: usize = 2_000;
+    for i in 0..REQUESTS {
+        let path = match i % 4 {
+            0 => format!("/v1/projects/github.com/nobody/p{i}"),
+            1 => format!("/projects/github.com/nobody/p{i}"),
+            _ => format!("/badges/github.com/nobody/p{i}.svg"),
+        };
+        let status = app
+            .client
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert!([200, 404].contains(&status.as_u16()), "{path}: {status}");
+    }
+    let metrics = crate::metrics::scrape(&app).await;
+    let lookups = |result: &str| {
+        crate::metrics::sample(
+            &metrics,
+            &format!(r#"depbadge_badge_cache_requests_total{{result="{result}"}}"#),
+        )
+        .unwrap_or(0.0)
+    };
+    assert_eq!(lookups("absent"), (REQUESTS / 2) as f64, "{metrics}");
+    assert!(lookups("miss") < REQUESTS as f64 / 100.0, "{metrics}");
+
+    // Reported through the other replica: heard, and read on the next request.
+    let slug = "github.com/nobody/p2";
+    assert_eq!(
+        other_replica
+            .put_report(slug, &crate::helpers::spec_example())
+            .await
+            .status(),
+        201
+    );
+    let started = Instant::now();
+    loop {
+        let (status, _) = app.get_json(&format!("/v1/projects/{slug}")).await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "still {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
