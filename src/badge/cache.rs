@@ -58,7 +58,13 @@ pub struct BadgeCache {
     known: KnownSlugs,
 }
 
-const STATUS_ENTRY_OVERHEAD: u32 = 128;
+/// What an entry costs beyond its own text bytes: moka's bookkeeping (entry info, deques, hash
+/// table) and the allocations around it. Measured on the real binary as RSS growth per entry
+/// (`hostile::a_stream_of_hostile_keys_stays_within_the_cache_budget` prints it, 2026-11-27):
+/// a status with a 22-byte slug about 430 bytes; a rendered badge about 640 bytes beyond its SVG
+/// and texts. Weighed a little above, so that the budget holds.
+const STATUS_ENTRY_OVERHEAD: usize = 448;
+const RENDERED_ENTRY_OVERHEAD: usize = 704;
 
 impl BadgeCache {
     /// `max_bytes` is shared: half for statuses, half for rendered SVGs.
@@ -68,9 +74,7 @@ impl BadgeCache {
             statuses: Cache::builder()
                 .max_capacity(half)
                 .weigher(|key: &StatusKey, _: &Entry| {
-                    u32::try_from(key.0.len())
-                        .unwrap_or(u32::MAX)
-                        .saturating_add(STATUS_ENTRY_OVERHEAD)
+                    u32::try_from(key.0.len() + STATUS_ENTRY_OVERHEAD).unwrap_or(u32::MAX)
                 })
                 .build(),
             rendered: Cache::builder()
@@ -82,7 +86,7 @@ impl BadgeCache {
                         + spec.message.len()
                         + spec.color.as_ref().map_or(0, String::len)
                         + spec.label_color.as_ref().map_or(0, String::len)
-                        + 64;
+                        + RENDERED_ENTRY_OVERHEAD;
                     u32::try_from(bytes).unwrap_or(u32::MAX)
                 })
                 .build(),

@@ -91,7 +91,9 @@ pub fn etag_of(body: &str) -> String {
 
 impl BadgeSpec {
     pub fn render(&self) -> RenderedBadge {
-        let svg = self.render_svg();
+        let mut svg = self.render_svg();
+        // Cached for long: hold the bytes, not the capacity the renderer grew into.
+        svg.shrink_to_fit();
         let etag = etag_of(&svg);
         RenderedBadge {
             svg: Bytes::from(svg),

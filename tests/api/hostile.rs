@@ -198,3 +198,128 @@ async fn unknown_slugs_are_answered_without_reading_the_database(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// The resident memory of a process, from /proc (Linux).
+fn rss_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().strip_suffix("kB"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    kib * 1024
+}
+
+/// Creates `n` projects directly in SQL (one status row per scope), as fast as PostgreSQL can.
+async fn insert_projects(pool: &PgPool, n: i32) {
+    sqlx::query(
+        "INSERT INTO projects (slug, display_slug, analyzed_at, updated_at, created_at, report_sha256)
+         SELECT 'github.com/many/p' || i, 'github.com/many/p' || i, now(), now(), now(), '\\x00'
+         FROM generate_series(1, $1) AS i",
+    )
+    .bind(n)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO project_statuses (slug, scope, status, total, up_to_date, outdated, vulnerable, unknown, analyzed_at, updated_at)
+         SELECT 'github.com/many/p' || i, scope, 'up-to-date', 1, 1, 0, 0, 0, now(), now()
+         FROM generate_series(1, $1) AS i, unnest(ARRAY['runtime', 'dev', 'all']) AS scope",
+    )
+    .bind(n)
+    .execute(pool)
+    .await
+    .unwrap();
+}
+
+/// Sends `paths` from `workers` connections at once; every answer must be a 200.
+async fn hammer(server: &Server, paths: Vec<String>, workers: usize) {
+    let paths = std::sync::Arc::new(std::sync::Mutex::new(paths));
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let (paths, base) = (paths.clone(), server.url(""));
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            loop {
+                let Some(path) = paths.lock().unwrap().pop() else {
+                    return;
+                };
+                let response = client.get(format!("{base}{path}")).send().await.unwrap();
+                assert_eq!(response.status().as_u16(), 200, "{path}");
+                response.bytes().await.unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+}
+
+/// Unique slugs (reported and not), labels and colors, as an attacker would send them: the
+/// process stays within the cache budget plus a fixed base (the bound of issue 7:
+/// `DEPBADGE_CACHE_MAX_BYTES` × 1.25 + 40 MiB). Also prints what an entry really costs, which
+/// is what the cache's weighers are set from.
+#[sqlx::test]
+async fn a_stream_of_hostile_keys_stays_within_the_cache_budget(pool: PgPool) {
+    const PROJECTS: i32 = 30_000;
+    const BUDGET: u64 = 8 << 20;
+    insert_projects(&pool, PROJECTS).await;
+    let server = start(
+        &database_url(&pool),
+        &[("DEPBADGE_CACHE_MAX_BYTES", "8MiB"), ("RUST_LOG", "warn")],
+    );
+    let client = reqwest::Client::new();
+    wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
+    let pid = server.child.id();
+    let badge = |i: i32| format!("/badges/github.com/many/p{i}.svg");
+    hammer(&server, (1..=100).map(badge).collect(), 4).await;
+    let base = rss_bytes(pid);
+
+    let phases: [(&str, Vec<String>); 4] = [
+        ("reported slugs", (1..=PROJECTS).map(badge).collect()),
+        (
+            "slugs nobody reported",
+            (1..=20_000)
+                .map(|i| format!("/badges/github.com/nobody/q{i}.svg"))
+                .collect(),
+        ),
+        (
+            "labels",
+            (1..=10_000)
+                .map(|i| format!("/badge/label{i}-message-blue.svg"))
+                .collect(),
+        ),
+        (
+            "29 KB colors (spaces, then a valid color)",
+            (1..=4_000)
+                .map(|i| {
+                    let color = if i % 2 == 0 { "red" } else { "blue" };
+                    let padding = "+".repeat(29_000 + i);
+                    format!("/badges/github.com/many/p{i}.svg?color={padding}{color}")
+                })
+                .collect(),
+        ),
+    ];
+    let mut before = base;
+    for (what, paths) in phases {
+        let sent = paths.len() as u64;
+        hammer(&server, paths, 8).await;
+        let after = rss_bytes(pid);
+        println!(
+            "{what}: {sent} requests, RSS {} -> {} MiB ({} bytes per request)",
+            before >> 20,
+            after >> 20,
+            after.saturating_sub(before) / sent
+        );
+        before = after;
+    }
+    let limit = BUDGET * 5 / 4 + (40 << 20);
+    assert!(
+        before <= limit,
+        "RSS {} MiB after the stream (base {} MiB), over the {} MiB bound",
+        before >> 20,
+        base >> 20,
+        limit >> 20
+    );
+}
