@@ -13,10 +13,24 @@ use crate::helpers::{TOKEN, database_url, spec_example};
 
 const BINARY: &str = env!("CARGO_BIN_EXE_depbadge");
 
-/// The child process, killed if a test fails before it stops it.
+/// The child process, killed if a test fails before it stops it. Its stdout and stderr are
+/// read from the start (a pipe nobody reads fills at 64 KiB, and then the server blocks on its
+/// next log line).
 pub struct Server {
     pub child: Child,
     pub address: SocketAddr,
+    stdout: Option<std::thread::JoinHandle<String>>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+fn drain(pipe: Option<impl Read + Send + 'static>) -> Option<std::thread::JoinHandle<String>> {
+    pipe.map(|mut pipe| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            String::from_utf8_lossy(&bytes).into_owned()
+        })
+    })
 }
 
 impl Server {
@@ -46,21 +60,20 @@ impl Server {
 }
 
 impl Server {
+    /// What the process wrote on stdout; call after it exited.
+    pub fn stdout(&mut self) -> String {
+        self.stdout
+            .take()
+            .and_then(|reader| reader.join().ok())
+            .unwrap_or_default()
+    }
+
     /// Everything the process wrote, stdout then stderr; call after it exited.
     pub fn output(&mut self) -> String {
-        let mut text = String::new();
-        self.child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
+        let mut text = self.stdout();
+        if let Some(text_err) = self.stderr.take().and_then(|reader| reader.join().ok()) {
+            text.push_str(&text_err);
+        }
         text
     }
 
@@ -83,23 +96,7 @@ impl Drop for Server {
         let _ = self.child.wait();
         // With TEST_LOG=1, a failing test shows what the binary logged.
         if std::thread::panicking() && crate::helpers::test_logs_enabled() {
-            let mut logs = String::new();
-            for pipe in [
-                self.child
-                    .stdout
-                    .take()
-                    .map(|p| Box::new(p) as Box<dyn Read>),
-                self.child
-                    .stderr
-                    .take()
-                    .map(|p| Box::new(p) as Box<dyn Read>),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let mut pipe = pipe;
-                let _ = pipe.read_to_string(&mut logs);
-            }
+            let logs = self.output();
             eprintln!("--- depbadge's output ---\n{logs}");
         }
     }
@@ -135,7 +132,7 @@ pub fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
 
 /// Runs `depbadge ARGS` with only `env` (and the test's clock), serving on `address`.
 fn spawn(args: &[&str], env: &[(&str, &str)], address: SocketAddr) -> Server {
-    let child = Command::new(BINARY)
+    let mut child = Command::new(BINARY)
         .args(args)
         .env_clear()
         .envs(clock_env())
@@ -145,7 +142,14 @@ fn spawn(args: &[&str], env: &[(&str, &str)], address: SocketAddr) -> Server {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    Server { child, address }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    Server {
+        child,
+        address,
+        stdout,
+        stderr,
+    }
 }
 
 pub async fn get(client: &reqwest::Client, server: &Server, path: &str) -> Option<u16> {
@@ -287,14 +291,7 @@ async fn sigterm_fails_readiness_at_once_keeps_serving_for_the_delay_then_exits_
         .await;
 
     // The logs are JSON lines, with an access event per request.
-    let mut stdout = String::new();
-    server
-        .child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .unwrap();
+    let stdout = server.stdout();
     let events: Vec<Value> = stdout
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))

@@ -26,7 +26,8 @@ async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> String {
     let read = tokio::time::timeout(limit, stream.read_to_end(&mut received)).await;
     assert!(
         read.is_ok(),
-        "the server kept the connection open for {limit:?}"
+        "the server kept the connection open for {limit:?}, after sending {:?}",
+        String::from_utf8_lossy(&received)
     );
     String::from_utf8_lossy(&received).into_owned()
 }
@@ -322,4 +323,49 @@ async fn a_stream_of_hostile_keys_stays_within_the_cache_budget(pool: PgPool) {
         base >> 20,
         limit >> 20
     );
+}
+
+/// Invented HTTP methods, each unique and long, add no metric series and no log text: they all
+/// count as `other`.
+#[sqlx::test]
+async fn invented_methods_add_no_metric_series(pool: PgPool) {
+    let admin = format!("127.0.0.1:{}", free_port());
+    let server = start(
+        &database_url(&pool),
+        &[("DEPBADGE_METRICS_ADDR", admin.as_str())],
+    );
+    let client = reqwest::Client::new();
+    wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
+    let scrape = || async {
+        reqwest::get(format!("http://{admin}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    let before = scrape().await.len();
+    for i in 0..500 {
+        let method = format!("X{i}{}", "M".repeat(2_000));
+        let mut stream = TcpStream::connect(server.address).await.unwrap();
+        let request = format!("{method} /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let answer = read_until_closed(&mut stream, Duration::from_secs(30)).await;
+        assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
+    }
+    let metrics = scrape().await;
+    assert!(
+        crate::metrics::sample(
+            &metrics,
+            r#"http_requests_total{method="other",route="/healthz",status="405"}"#
+        ) == Some(500.0),
+        "{metrics}"
+    );
+    // One new series and its histogram, whatever the number of methods.
+    assert!(
+        metrics.len() < before + 4_096,
+        "/metrics grew from {before} to {} bytes",
+        metrics.len()
+    );
+    assert!(!metrics.contains("MMMM"));
 }
