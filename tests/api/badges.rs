@@ -310,16 +310,7 @@ async fn every_failure_still_answers_an_image(pool: PgPool) {
 
 #[sqlx::test]
 async fn a_database_outage_serves_the_last_known_badge_or_unavailable(pool: PgPool) {
-    let app = spawn_app_with_short_ttl(pool).await;
-    app.put_report("github.com/a/known", &spec_example()).await;
-    // Reported, but its badge never read: this replica has nothing cached for it.
-    app.put_report("github.com/a/uncached", &spec_example())
-        .await;
-    // The writes' own notifications must not drop the badge cached below.
-    crate::metrics::wait_for_sample(&app, crate::invalidation::NOTIFICATIONS, 2.0).await;
-    let known = badge(&app, "/badges/github.com/a/known.svg").await;
-    assert_eq!(known.aria_label(), "dependencies: 1 of 1 outdated");
-    tokio::time::sleep(Duration::from_millis(1100)).await; // past the 1 s TTL: a database read is due
+    let app = known_badge_past_its_ttl(pool).await;
 
     app.pool.close().await;
     let stale = badge(&app, "/badges/github.com/a/known.svg").await;
@@ -337,8 +328,20 @@ async fn a_database_outage_serves_the_last_known_badge_or_unavailable(pool: PgPo
     assert_eq!(unavailable.header("cache-control"), "no-cache");
 }
 
-async fn spawn_app_with_short_ttl(pool: PgPool) -> TestApp {
-    crate::helpers::spawn_listening_app(pool, &[("DEPBADGE_CACHE_TTL", "1s")]).await
+/// An app with a 1 s cache TTL and two reported projects: `known`, whose badge was read and is
+/// now past its TTL (a database read is due, the last known badge is there), and `uncached`,
+/// whose badge was never read.
+async fn known_badge_past_its_ttl(pool: PgPool) -> TestApp {
+    let app = crate::helpers::spawn_listening_app(pool, &[("DEPBADGE_CACHE_TTL", "1s")]).await;
+    app.put_report("github.com/a/known", &spec_example()).await;
+    app.put_report("github.com/a/uncached", &spec_example())
+        .await;
+    // The writes' own notifications must not drop the badge cached below.
+    crate::metrics::wait_for_sample(&app, crate::invalidation::NOTIFICATIONS, 2.0).await;
+    let known = badge(&app, "/badges/github.com/a/known.svg").await;
+    assert_eq!(known.aria_label(), "dependencies: 1 of 1 outdated");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app
 }
 
 #[sqlx::test]
@@ -503,15 +506,7 @@ async fn last_modified_moves_forward_when_the_report_turns_stale(pool: PgPool) {
 /// answers the last known badge: an image proxy must not time out.
 #[sqlx::test]
 async fn a_slow_database_serves_the_last_known_badge_after_the_budget(pool: PgPool) {
-    let app = spawn_app_with_short_ttl(pool.clone()).await;
-    app.put_report("github.com/a/known", &spec_example()).await;
-    app.put_report("github.com/a/uncached", &spec_example())
-        .await;
-    // The writes' own notifications must not drop the badge cached below.
-    crate::metrics::wait_for_sample(&app, crate::invalidation::NOTIFICATIONS, 2.0).await;
-    let known = badge(&app, "/badges/github.com/a/known.svg").await;
-    assert_eq!(known.aria_label(), "dependencies: 1 of 1 outdated");
-    tokio::time::sleep(Duration::from_millis(1100)).await; // past the 1 s TTL: a database read is due
+    let app = known_badge_past_its_ttl(pool.clone()).await;
 
     // Every read of the status table now waits for this transaction's lock.
     let mut blocker = pool.begin().await.unwrap();
