@@ -160,18 +160,34 @@ impl BadgeCache {
     /// renderer sees a color only through [`to_svg_color`], so specs whose colors agree there draw
     /// the same SVG and share one entry, and a key holds nothing the SVG does not (an invalid or
     /// overlong color is `None`).
-    pub fn rendered(&self, spec: &BadgeSpec) -> Arc<RenderedBadge> {
+    /// Takes the spec by value: on a hit (the hot path) its texts move into the key, uncopied.
+    pub fn rendered(&self, spec: BadgeSpec) -> Arc<RenderedBadge> {
+        let BadgeSpec {
+            label,
+            message,
+            color,
+            label_color,
+            style,
+        } = spec;
         let key = BadgeSpec {
-            label: spec.label.clone(),
-            message: spec.message.clone(),
-            color: spec.color.as_deref().and_then(to_svg_color),
-            label_color: spec.label_color.as_deref().and_then(to_svg_color),
-            style: spec.style,
+            label,
+            message,
+            color: color.as_deref().and_then(to_svg_color),
+            label_color: label_color.as_deref().and_then(to_svg_color),
+            style,
         };
         if let Some(badge) = self.rendered.get(&key) {
             return badge;
         }
-        let badge = Arc::new(spec.render());
+        // Drawn from the colors as given: the key's are what the renderer makes of them.
+        let drawn = BadgeSpec {
+            label: key.label.clone(),
+            message: key.message.clone(),
+            color,
+            label_color,
+            style,
+        };
+        let badge = Arc::new(drawn.render());
         self.rendered.insert(key, badge.clone());
         badge
     }
@@ -270,7 +286,7 @@ mod tests {
     fn rendered_badges_stay_within_their_half_of_the_bytes() {
         let cache = BadgeCache::new(64 * 1024, Duration::from_secs(60));
         for i in 0..2_000 {
-            cache.rendered(&BadgeSpec {
+            cache.rendered(BadgeSpec {
                 label: format!("label {i}"),
                 message: "up to date".to_owned(),
                 // Long colors (trimmed to a valid one when drawn) count as well.
@@ -309,7 +325,7 @@ mod tests {
             "ff69b4", "FF69B4", "#ff69b4", "#FF69B4", "Red", "red", "critical",
         ] {
             assert_eq!(
-                cache.rendered(&spec(color)).svg,
+                cache.rendered(spec(color)).svg,
                 spec(color).render().svg,
                 "{color}"
             );
@@ -319,7 +335,7 @@ mod tests {
         assert_eq!(cache.rendered.entry_count(), 3);
         let long = format!("{}red", " ".repeat(crate::badge::color::MAX_COLOR_LEN));
         assert_eq!(
-            cache.rendered(&spec(&long)).svg,
+            cache.rendered(spec(&long)).svg,
             spec("nonsense").render().svg
         );
     }

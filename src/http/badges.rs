@@ -321,7 +321,7 @@ async fn scope_status(
 fn respond(state: &AppState, format: Format, answer: Answer, conditions: &Conditions) -> Response {
     let (body, etag, content_type) = match format {
         Format::Svg => {
-            let rendered = state.badges.rendered(&answer.spec);
+            let rendered = state.badges.rendered(answer.spec);
             (
                 rendered.svg.clone(),
                 rendered.etag.clone(),

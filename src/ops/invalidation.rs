@@ -41,8 +41,7 @@ async fn listen_once(
 ) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(REPORT_CHANNEL).await?;
-    cache.flush();
-    metrics.record_cache_flush();
+    flush(cache, metrics);
     // Every write from now on is heard, so the filter of known slugs can be built.
     let known = rebuild_known(pool, cache).await?;
     metrics.set_listening(true);
@@ -60,15 +59,19 @@ async fn listen_once(
             None => {
                 // The connection dropped (and will be re-established on the next call):
                 // notifications sent meanwhile are lost.
-                cache.flush();
+                flush(cache, metrics);
                 cache.known().forget();
-                metrics.record_cache_flush();
                 metrics.set_listening(false);
                 tracing::warn!("report notification connection lost; badge cache flushed");
                 return Ok(());
             }
         }
     }
+}
+
+fn flush(cache: &BadgeCache, metrics: &Metrics) {
+    cache.flush();
+    metrics.record_cache_flush();
 }
 
 /// Rebuilds the filter of known slugs from the database; how many there are.

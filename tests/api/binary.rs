@@ -240,18 +240,6 @@ async fn sigterm_fails_readiness_at_once_keeps_serving_for_the_delay_then_exits_
     let mut server = start(&database_url(&pool), &[("DEPBADGE_SHUTDOWN_DELAY", "2s")]);
     let client = reqwest::Client::new();
     wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
-    // A method a client invented (any token, any length) is logged as `other`.
-    let invented = format!("X-{}", "A".repeat(4000));
-    let response = client
-        .request(
-            reqwest::Method::from_bytes(invented.as_bytes()).unwrap(),
-            server.url("/healthz"),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 405);
-
     let signalled = Instant::now();
     server.terminate();
     // Until the listener closes: readiness turns 503 while everything else is still served.
@@ -315,16 +303,6 @@ async fn sigterm_fails_readiness_at_once_keeps_serving_for_the_delay_then_exits_
             "access event lacks {field}: {access}"
         );
     }
-    assert!(
-        !stdout.contains("AAAAAAAA"),
-        "the invented method was logged"
-    );
-    assert!(
-        events.iter().any(|e| e["target"] == "depbadge::access"
-            && e["method"] == "other"
-            && e["status"] == 405),
-        "no access event for the invented method in {stdout}"
-    );
 }
 
 /// Tokens sent with successful and refused writes, valid and not, appear in no log line, at the

@@ -327,13 +327,16 @@ async fn a_stream_of_hostile_keys_stays_within_the_cache_budget(pool: PgPool) {
 }
 
 /// Invented HTTP methods, each unique and long, add no metric series and no log text: they all
-/// count as `other`.
+/// count, and are logged, as `other`.
 #[sqlx::test]
 async fn invented_methods_add_no_metric_series(pool: PgPool) {
     let admin = format!("127.0.0.1:{}", free_port());
-    let server = start(
+    let mut server = start(
         &database_url(&pool),
-        &[("DEPBADGE_METRICS_ADDR", admin.as_str())],
+        &[
+            ("DEPBADGE_METRICS_ADDR", admin.as_str()),
+            ("DEPBADGE_SHUTDOWN_DELAY", "0"),
+        ],
     );
     let client = reqwest::Client::new();
     wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
@@ -369,4 +372,12 @@ async fn invented_methods_add_no_metric_series(pool: PgPool) {
         metrics.len()
     );
     assert!(!metrics.contains("MMMM"));
+    // The access log names them `other` too, and never writes what the client sent.
+    let logs = server.stop().await;
+    assert!(!logs.contains("MMMM"), "an invented method was logged");
+    let logged = logs
+        .lines()
+        .filter(|line| line.contains(r#""method":"other""#) && line.contains(r#""status":405"#))
+        .count();
+    assert_eq!(logged, 500, "{logs}");
 }
