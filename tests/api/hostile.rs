@@ -98,7 +98,9 @@ async fn past_the_connection_cap_a_client_gets_503_and_the_server_recovers(pool:
     for _ in 0..4 {
         held.push(half_open(&server).await);
     }
-    // The server has accepted the four before the next one arrives: poll until it refuses.
+    // Until the server has seen the earlier requests' connections close, their slots are taken
+    // and a half-open connection may be the one refused; each answered probe means a slot was
+    // free, so another half-open connection goes after it, until every slot is held.
     let started = Instant::now();
     let refused = loop {
         let response = client.get(server.url("/healthz")).send().await.unwrap();
@@ -109,6 +111,7 @@ async fn past_the_connection_cap_a_client_gets_503_and_the_server_recovers(pool:
             started.elapsed() < Duration::from_secs(20),
             "never at the cap"
         );
+        held.push(half_open(&server).await);
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(refused.headers()["retry-after"], "1");
