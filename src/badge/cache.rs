@@ -1,11 +1,12 @@
-//! The in-process badge cache (docs/contract.md §3.3).
+//! The in-process cache of what reads need (docs/contract.md §3.3).
 //!
-//! Two parts, both bounded by bytes:
-//! - statuses, by (slug, scope): the one database row a badge needs. Fresh for the TTL from when it
-//!   was read (never extended by reads), dropped exactly when a NOTIFY names the slug, and all made
-//!   stale when the notification connection comes back (writes may have been missed meanwhile).
-//!   A stale entry is not served while the database answers, but it is the last known badge when
-//!   it does not (stale-if-error).
+//! Three parts, each bounded by bytes:
+//! - statuses, by (slug, scope): the one database row a badge needs;
+//! - documents, by (slug, scope): a project's whole report, for the JSON API and the page.
+//!   Both are fresh for the TTL from when they were read (never extended by reads), dropped exactly
+//!   when a NOTIFY names the slug, and all made stale when the notification connection comes back
+//!   (writes may have been missed meanwhile). A stale entry is not served while the database
+//!   answers; a stale status is the last known badge when it does not (stale-if-error);
 //! - rendered SVGs, by what they show (texts, colors, style): content-addressed, so they never need
 //!   invalidating and thousands of projects showing "dependencies | up to date" share one entry.
 
@@ -18,36 +19,40 @@ use moka::sync::Cache;
 use super::color::to_svg_color;
 use super::known::KnownSlugs;
 use super::render::{BadgeSpec, RenderedBadge};
-use crate::domain::{ScopeSelection, ScopeStatus};
+use crate::domain::{ScopeSelection, ScopeStatus, StoredProject};
 
 #[derive(Debug, Clone)]
-struct Entry {
-    /// `None`: the database has no report for the project (cached too, so that badges of unknown
-    /// projects do not each cost a query).
-    status: Option<ScopeStatus>,
+struct Entry<V> {
+    /// For statuses and documents, `None` means the database has no report for the project
+    /// (cached too, so that each read of a deleted project does not cost a query).
+    value: V,
     /// `None` for an entry that was stale when stored (an invalidation raced with its read).
     fresh_until: Option<Instant>,
     epoch: u64,
 }
 
-/// What the status cache holds for a key.
+/// What the cache holds for a key.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Lookup {
-    Fresh(Option<ScopeStatus>),
+pub enum Lookup<V> {
+    Fresh(V),
     /// Past its TTL or flushed: re-read it, but it is the last known value if that fails.
-    Stale(Option<ScopeStatus>),
+    Stale(V),
     Missing,
 }
+
+/// A project's report as the JSON API and the page show it; `None`: no report.
+pub type Document = Option<Arc<StoredProject>>;
 
 /// Taken before a database read and given back with its result, so that a NOTIFY that arrives
 /// between the two cannot leave the older value cached as fresh.
 #[derive(Debug, Clone, Copy)]
 pub struct ReadTicket(u64);
 
-type StatusKey = (Arc<str>, ScopeSelection);
+type SlugScope = (Arc<str>, ScopeSelection);
 
 pub struct BadgeCache {
-    statuses: Cache<StatusKey, Entry>,
+    statuses: Cache<SlugScope, Entry<Option<ScopeStatus>>>,
+    documents: Cache<SlugScope, Entry<Document>>,
     rendered: Cache<BadgeSpec, Arc<RenderedBadge>>,
     ttl: Duration,
     /// Bumped when the notification connection (re)starts: every older entry is stale.
@@ -62,32 +67,44 @@ pub struct BadgeCache {
 /// table) and the allocations around it. Measured on the real binary as RSS growth per entry
 /// (`hostile::a_stream_of_hostile_keys_stays_within_the_cache_budget` prints it, 2026-11-27):
 /// a status with a 22-byte slug about 430 bytes; a rendered badge about 640 bytes beyond its SVG
-/// and texts. Weighed a little above, so that the budget holds.
+/// and texts. Weighed a little above, so that the budget holds. A document is weighed as a
+/// status plus its report's texts and structs (see [`document_bytes`]).
 const STATUS_ENTRY_OVERHEAD: usize = 448;
 const RENDERED_ENTRY_OVERHEAD: usize = 704;
 
 impl BadgeCache {
-    /// `max_bytes` is shared: half for statuses, half for rendered SVGs.
+    /// `max_bytes` is shared in thirds: statuses, documents, rendered SVGs.
     pub fn new(max_bytes: u64, ttl: Duration) -> Self {
-        let half = (max_bytes / 2).max(1);
+        let third = (max_bytes / 3).max(1);
         Self {
             statuses: Cache::builder()
-                .max_capacity(half)
-                .weigher(|key: &StatusKey, _: &Entry| {
-                    u32::try_from(key.0.len() + STATUS_ENTRY_OVERHEAD).unwrap_or(u32::MAX)
+                .max_capacity(third)
+                .weigher(|key: &SlugScope, _: &Entry<Option<ScopeStatus>>| {
+                    weight(key.0.len() + STATUS_ENTRY_OVERHEAD)
+                })
+                .build(),
+            documents: Cache::builder()
+                .max_capacity(third)
+                .weigher(|key: &SlugScope, entry: &Entry<Document>| {
+                    weight(
+                        key.0.len()
+                            + STATUS_ENTRY_OVERHEAD
+                            + entry.value.as_deref().map_or(0, document_bytes),
+                    )
                 })
                 .build(),
             rendered: Cache::builder()
-                .max_capacity(half)
+                .max_capacity(third)
                 .weigher(|spec: &BadgeSpec, badge: &Arc<RenderedBadge>| {
-                    let bytes = badge.svg.len()
-                        + badge.etag.len()
-                        + spec.label.len()
-                        + spec.message.len()
-                        + spec.color.as_ref().map_or(0, String::len)
-                        + spec.label_color.as_ref().map_or(0, String::len)
-                        + RENDERED_ENTRY_OVERHEAD;
-                    u32::try_from(bytes).unwrap_or(u32::MAX)
+                    weight(
+                        badge.svg.len()
+                            + badge.etag.len()
+                            + spec.label.len()
+                            + spec.message.len()
+                            + spec.color.as_ref().map_or(0, String::len)
+                            + spec.label_color.as_ref().map_or(0, String::len)
+                            + RENDERED_ENTRY_OVERHEAD,
+                    )
                 })
                 .build(),
             ttl,
@@ -97,8 +114,21 @@ impl BadgeCache {
         }
     }
 
-    pub fn status(&self, slug_key: &str, scope: ScopeSelection) -> Lookup {
-        match self.statuses.get(&(Arc::from(slug_key), scope)) {
+    pub fn status(&self, slug_key: &str, scope: ScopeSelection) -> Lookup<Option<ScopeStatus>> {
+        self.lookup(&self.statuses, slug_key, scope)
+    }
+
+    pub fn document(&self, slug_key: &str, scope: ScopeSelection) -> Lookup<Document> {
+        self.lookup(&self.documents, slug_key, scope)
+    }
+
+    fn lookup<V: Clone + Send + Sync + 'static>(
+        &self,
+        cache: &Cache<SlugScope, Entry<V>>,
+        slug_key: &str,
+        scope: ScopeSelection,
+    ) -> Lookup<V> {
+        match cache.get(&(Arc::from(slug_key), scope)) {
             None => Lookup::Missing,
             Some(entry) => {
                 let fresh = entry.epoch == self.epoch.load(Ordering::SeqCst)
@@ -106,9 +136,9 @@ impl BadgeCache {
                         .fresh_until
                         .is_some_and(|until| Instant::now() < until);
                 if fresh {
-                    Lookup::Fresh(entry.status)
+                    Lookup::Fresh(entry.value)
                 } else {
-                    Lookup::Stale(entry.status)
+                    Lookup::Stale(entry.value)
                 }
             }
         }
@@ -125,13 +155,28 @@ impl BadgeCache {
         status: Option<ScopeStatus>,
         ticket: ReadTicket,
     ) {
+        self.statuses
+            .insert((Arc::from(slug_key), scope), self.entry(status, ticket));
+    }
+
+    pub fn store_document(
+        &self,
+        slug_key: &str,
+        scope: ScopeSelection,
+        document: Document,
+        ticket: ReadTicket,
+    ) {
+        self.documents
+            .insert((Arc::from(slug_key), scope), self.entry(document, ticket));
+    }
+
+    fn entry<V>(&self, value: V, ticket: ReadTicket) -> Entry<V> {
         let raced = self.invalidations.load(Ordering::SeqCst) != ticket.0;
-        let entry = Entry {
-            status,
+        Entry {
+            value,
             fresh_until: (!raced).then(|| Instant::now() + self.ttl),
             epoch: self.epoch.load(Ordering::SeqCst),
-        };
-        self.statuses.insert((Arc::from(slug_key), scope), entry);
+        }
     }
 
     /// Which slugs have a report (see [`KnownSlugs`]).
@@ -146,7 +191,9 @@ impl BadgeCache {
         self.invalidations.fetch_add(1, Ordering::SeqCst);
         let slug: Arc<str> = Arc::from(slug_key);
         for scope in ScopeSelection::ALL {
-            self.statuses.invalidate(&(slug.clone(), scope));
+            let key = (slug.clone(), scope);
+            self.statuses.invalidate(&key);
+            self.documents.invalidate(&key);
         }
     }
 
@@ -191,6 +238,38 @@ impl BadgeCache {
         self.rendered.insert(key, badge.clone());
         badge
     }
+}
+
+/// Moka weighs in `u32`; anything heavier than that is heavier than any budget.
+fn weight(bytes: usize) -> u32 {
+    u32::try_from(bytes).unwrap_or(u32::MAX)
+}
+
+/// The heap a stored report occupies: its structs and every text, with a small allocation
+/// overhead for each text (reports are bounded by `DEPBADGE_MAX_REPORT_BYTES`, so this is too).
+fn document_bytes(project: &StoredProject) -> usize {
+    const PER_TEXT: usize = 16;
+    let text = |s: &str| s.len() + PER_TEXT;
+    let slug = text(project.meta.slug.key()) + text(project.meta.slug.display());
+    let dependencies: usize = project
+        .dependencies
+        .iter()
+        .map(|d| {
+            std::mem::size_of_val(d)
+                + text(&d.purl)
+                + text(&d.ecosystem)
+                + text(&d.name)
+                + text(&d.version)
+                + d.latest.as_deref().map_or(0, text)
+                + d.advisories
+                    .iter()
+                    .map(|a| {
+                        std::mem::size_of_val(a) + text(&a.id) + a.url.as_deref().map_or(0, text)
+                    })
+                    .sum::<usize>()
+        })
+        .sum();
+    std::mem::size_of::<StoredProject>() + slug + dependencies
 }
 
 #[cfg(test)]
@@ -282,8 +361,108 @@ mod tests {
         );
     }
 
+    fn document(dependencies: usize) -> Document {
+        let at = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap();
+        let dependency = crate::domain::Dependency {
+            purl: "pkg:npm/left-pad@1.3.0".to_owned(),
+            ecosystem: "npm".to_owned(),
+            name: "left-pad".to_owned(),
+            version: "1.3.0".to_owned(),
+            latest: Some("1.3.0".to_owned()),
+            scope: crate::domain::Scope::Runtime,
+            freshness: crate::domain::Freshness::UpToDate,
+            advisories: vec![crate::domain::Advisory {
+                id: "GHSA-xxxx-xxxx-xxxx".to_owned(),
+                severity: crate::domain::Severity::High,
+                url: Some("https://github.com/advisories/GHSA-xxxx-xxxx-xxxx".to_owned()),
+            }],
+        };
+        Some(Arc::new(StoredProject {
+            meta: crate::domain::ProjectMeta {
+                slug: crate::domain::Slug::parse("a.io/b").unwrap(),
+                analyzed_at: at,
+                updated_at: at,
+            },
+            summary: status().unwrap().summary,
+            dependencies: vec![dependency; dependencies],
+        }))
+    }
+
     #[test]
-    fn rendered_badges_stay_within_their_half_of_the_bytes() {
+    fn documents_are_invalidated_and_flushed_like_statuses() {
+        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        cache.store_document(
+            "a.io/b",
+            ScopeSelection::Runtime,
+            document(3),
+            cache.ticket(),
+        );
+        cache.store_document("a.io/c", ScopeSelection::Runtime, None, cache.ticket());
+        assert!(matches!(
+            cache.document("a.io/b", ScopeSelection::Runtime),
+            Lookup::Fresh(Some(project)) if project.dependencies.len() == 3
+        ));
+        cache.invalidate("a.io/b");
+        assert!(matches!(
+            cache.document("a.io/b", ScopeSelection::Runtime),
+            Lookup::Missing
+        ));
+        assert!(matches!(
+            cache.document("a.io/c", ScopeSelection::Runtime),
+            Lookup::Fresh(None)
+        ));
+        cache.flush();
+        assert!(matches!(
+            cache.document("a.io/c", ScopeSelection::Runtime),
+            Lookup::Stale(None)
+        ));
+    }
+
+    #[test]
+    fn documents_are_weighed_at_least_at_their_heap_size_and_bounded() {
+        let one = document(100);
+        let project = one.as_deref().unwrap();
+        // Each dependency owns six strings and one advisory with two more.
+        let heap: usize = project
+            .dependencies
+            .iter()
+            .map(|d| {
+                std::mem::size_of_val(d)
+                    + d.purl.capacity()
+                    + d.ecosystem.capacity()
+                    + d.name.capacity()
+                    + d.version.capacity()
+                    + d.latest.as_ref().map_or(0, String::capacity)
+                    + d.advisories.capacity() * std::mem::size_of::<crate::domain::Advisory>()
+                    + d.advisories
+                        .iter()
+                        .map(|a| a.id.capacity() + a.url.as_ref().map_or(0, String::capacity))
+                        .sum::<usize>()
+            })
+            .sum();
+        assert!(
+            document_bytes(project) >= heap,
+            "{} < {heap}",
+            document_bytes(project)
+        );
+
+        let cache = BadgeCache::new(3 * 64 * 1024, Duration::from_secs(60));
+        for i in 0..200 {
+            cache.store_document(
+                &format!("a.io/p{i}"),
+                ScopeSelection::Runtime,
+                document(10),
+                cache.ticket(),
+            );
+        }
+        cache.documents.run_pending_tasks();
+        let entries = cache.documents.entry_count();
+        assert!(entries > 0 && entries < 200, "{entries} documents kept");
+        assert!(cache.documents.weighted_size() <= 64 * 1024);
+    }
+
+    #[test]
+    fn rendered_badges_stay_within_their_third_of_the_bytes() {
         let cache = BadgeCache::new(64 * 1024, Duration::from_secs(60));
         for i in 0..2_000 {
             cache.rendered(BadgeSpec {
@@ -303,9 +482,9 @@ mod tests {
                 badge.svg.len() + spec.label.len() + spec.color.as_ref().map_or(0, String::len)
             })
             .sum();
-        assert!(kept > 16 * 1024, "the cache is used: {kept} bytes");
+        assert!(kept > 10 * 1024, "the cache is used: {kept} bytes");
         assert!(
-            cache.rendered.weighted_size() <= 32 * 1024 && kept <= 32 * 1024,
+            cache.rendered.weighted_size() <= 64 * 1024 / 3 && kept <= 64 * 1024 / 3,
             "weighed {}, kept {kept} bytes",
             cache.rendered.weighted_size()
         );
@@ -353,7 +532,7 @@ mod tests {
         }
         cache.statuses.run_pending_tasks();
         assert!(
-            cache.statuses.weighted_size() <= 32 * 1024,
+            cache.statuses.weighted_size() <= 64 * 1024 / 3,
             "{}",
             cache.statuses.weighted_size()
         );

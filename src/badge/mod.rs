@@ -9,6 +9,6 @@ pub mod static_badge;
 pub mod status;
 pub mod text;
 
-pub use cache::{BadgeCache, Lookup};
+pub use cache::{BadgeCache, Document, Lookup};
 pub use render::{BadgeSpec, RenderedBadge, Style};
 pub use status::Face;

@@ -7,16 +7,9 @@ use sqlx::{PgExecutor, PgPool, Row};
 
 use super::REPORT_CHANNEL;
 use crate::domain::{
-    Counts, Dependency, Report, ScopeSelection, ScopeStatus, Slug, Status, Summary,
+    Counts, Dependency, ProjectMeta, Report, ScopeSelection, ScopeStatus, Slug, Status,
+    StoredProject, Summary,
 };
-
-/// What is stored about a project besides its dependencies.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectMeta {
-    pub slug: Slug,
-    pub analyzed_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WriteOutcome {
@@ -28,15 +21,6 @@ pub enum WriteOutcome {
     OutOfOrder {
         stored_analyzed_at: DateTime<Utc>,
     },
-}
-
-/// A project's report as read back, for one scope selection.
-#[derive(Debug, Clone)]
-pub struct StoredProject {
-    pub meta: ProjectMeta,
-    pub summary: Summary,
-    /// Every dependency of the report, in the order reported; callers filter by scope.
-    pub dependencies: Vec<Dependency>,
 }
 
 /// A project's status for one scope, with its slug: a row of a listing.

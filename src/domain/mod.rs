@@ -2,11 +2,13 @@
 //! freshness, project status and staleness. Nothing here knows about HTTP or SQL.
 
 pub mod package;
+pub mod project;
 pub mod report;
 pub mod slug;
 pub mod status;
 pub mod version;
 
+pub use project::{ProjectMeta, StoredProject};
 pub use report::{Advisory, Dependency, Report, ReportError, ReportInput, Scope, Severity};
 pub use slug::{Slug, SlugError};
 pub use status::{Counts, Freshness, ScopeSelection, ScopeStatus, Status, Summary, is_stale};

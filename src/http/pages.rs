@@ -73,11 +73,7 @@ pub async fn project(
             "scope must be runtime, dev or all.",
         );
     };
-    let found = if state.badges.known().may_exist(slug.key()) {
-        db::projects::find(&state.pool, &slug, selection).await
-    } else {
-        Ok(None)
-    };
+    let found = super::projects::read_document(&state, &slug, selection).await;
     let project = match found {
         Ok(project) => project,
         Err(error) if db::is_unavailable(&error) => {
@@ -120,7 +116,7 @@ pub async fn project(
                 counts: project.summary.counts,
                 analyzed_at: when(project.meta.analyzed_at),
                 updated_at: when(project.meta.updated_at),
-                groups: groups(project.dependencies),
+                groups: groups(&project.dependencies),
             };
             (StatusCode::OK, Some(view), face.message)
         }
@@ -156,7 +152,7 @@ pub async fn project(
 }
 
 /// Dependencies by scope, runtime first, in reported order within each.
-fn groups(dependencies: Vec<Dependency>) -> Vec<Group> {
+fn groups(dependencies: &[Dependency]) -> Vec<Group> {
     [Scope::Runtime, Scope::Build, Scope::Optional, Scope::Dev]
         .into_iter()
         .map(|scope| Group {

@@ -1,5 +1,7 @@
 //! `/v1/projects`: reports in (PUT, DELETE) and statuses out (GET), as JSON (docs/contract.md §2 and §4).
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -10,9 +12,12 @@ use serde::Serialize;
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
-use crate::db::projects::{self, ProjectMeta, WriteOutcome};
-use crate::domain::{Counts, Dependency, Report, ScopeSelection, Slug, Status, Summary, is_stale};
-use crate::ops::metrics::{Metrics, ReportResult};
+use crate::badge::{Document, Lookup};
+use crate::db::projects::{self, WriteOutcome};
+use crate::domain::{
+    Counts, Dependency, ProjectMeta, Report, ScopeSelection, Slug, Status, Summary, is_stale,
+};
+use crate::ops::metrics::{CacheResult, Metrics, ReportResult};
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
@@ -105,10 +110,7 @@ pub async fn get(
     query: QueryParams,
 ) -> ApiResult<Response> {
     let selection = query.scope()?;
-    if !state.badges.known().may_exist(slug.key()) {
-        return Err(not_found(&slug));
-    }
-    let project = projects::find(&state.pool, &slug, selection)
+    let project = read_document(&state, &slug, selection)
         .await?
         .ok_or_else(|| not_found(&slug))?;
     let document = ProjectDocument::new(
@@ -119,6 +121,33 @@ pub async fn get(
         state.stale_after,
     );
     Ok(Json(document).into_response())
+}
+
+/// A project's report, from the cache while it is fresh: the JSON API and the page show the
+/// same thing as the badge, and reading it again costs no query until a write or the TTL. A slug
+/// nobody reported costs no query at all.
+pub async fn read_document(
+    state: &AppState,
+    slug: &Slug,
+    selection: ScopeSelection,
+) -> Result<Document, sqlx::Error> {
+    if let Lookup::Fresh(document) = state.badges.document(slug.key(), selection) {
+        state.metrics.record_document_lookup(CacheResult::Hit);
+        return Ok(document);
+    }
+    if !state.badges.known().may_exist(slug.key()) {
+        state.metrics.record_document_lookup(CacheResult::Absent);
+        return Ok(None);
+    }
+    let ticket = state.badges.ticket();
+    let document = projects::find(&state.pool, slug, selection)
+        .await?
+        .map(Arc::new);
+    state
+        .badges
+        .store_document(slug.key(), selection, document.clone(), ticket);
+    state.metrics.record_document_lookup(CacheResult::Miss);
+    Ok(document)
 }
 
 pub async fn delete(

@@ -6,6 +6,7 @@
 //! HTTP method from a closed set.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, Unit};
 use metrics_exporter_prometheus::{
@@ -16,6 +17,7 @@ use sqlx::PgPool;
 pub const HTTP_REQUESTS: &str = "http_requests_total";
 pub const HTTP_DURATION: &str = "http_request_duration_seconds";
 pub const BADGE_CACHE: &str = "depbadge_badge_cache_requests_total";
+pub const DOCUMENT_CACHE: &str = "depbadge_document_cache_requests_total";
 pub const REPORTS_INGESTED: &str = "depbadge_reports_ingested_total";
 pub const DB_UP: &str = "depbadge_db_up";
 pub const DB_POOL: &str = "depbadge_db_pool_connections";
@@ -42,6 +44,8 @@ const METADATA: Metadata<'static> =
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
     handle: PrometheusHandle,
+    /// How many times [`Self::run_upkeep_every`] has drained the histograms (scrapes aside).
+    periodic_upkeeps: Arc<AtomicU64>,
 }
 
 impl Default for Metrics {
@@ -65,6 +69,17 @@ pub enum CacheResult {
     Absent,
 }
 
+impl CacheResult {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Hit => "hit",
+            Self::Miss => "miss",
+            Self::Stale => "stale",
+            Self::Absent => "absent",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum ReportResult {
     Created,
@@ -83,6 +98,7 @@ impl Metrics {
         let metrics = Self {
             handle: recorder.handle(),
             recorder: Arc::new(recorder),
+            periodic_upkeeps: Arc::default(),
         };
         metrics.describe();
         metrics
@@ -127,6 +143,11 @@ impl Metrics {
             BADGE_CACHE,
             None,
             "Badge status lookups: hit, miss (read from the database), stale (last known, database failed), absent (no report, known without a read)",
+        );
+        describe(
+            DOCUMENT_CACHE,
+            None,
+            "Report reads for the JSON API and the project page: hit, miss (read from the database), absent (no report, known without a read)",
         );
         describe(
             REPORTS_INGESTED,
@@ -188,7 +209,13 @@ impl Metrics {
         loop {
             ticks.tick().await;
             self.run_upkeep();
+            self.periodic_upkeeps.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// How many periodic upkeeps have run: a process that is never scraped still drains.
+    pub fn periodic_upkeeps(&self) -> u64 {
+        self.periodic_upkeeps.load(Ordering::Relaxed)
     }
 
     /// The label value of an HTTP method: itself when known, else `other`.
@@ -221,13 +248,12 @@ impl Metrics {
     }
 
     pub fn record_badge_lookup(&self, result: CacheResult) {
-        let result = match result {
-            CacheResult::Hit => "hit",
-            CacheResult::Miss => "miss",
-            CacheResult::Stale => "stale",
-            CacheResult::Absent => "absent",
-        };
-        self.counter(BADGE_CACHE, &[("result", result)])
+        self.counter(BADGE_CACHE, &[("result", result.label())])
+            .increment(1);
+    }
+
+    pub fn record_document_lookup(&self, result: CacheResult) {
+        self.counter(DOCUMENT_CACHE, &[("result", result.label())])
             .increment(1);
     }
 

@@ -76,6 +76,11 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The application's metrics registry.
+    pub fn metrics(&self) -> Metrics {
+        self.state.metrics.clone()
+    }
+
     /// The admin listener's address (`/metrics`).
     pub fn admin_addr(&self) -> std::io::Result<SocketAddr> {
         self.admin_listener.local_addr()

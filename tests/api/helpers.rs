@@ -13,6 +13,7 @@ pub struct TestApp {
     pub admin_address: SocketAddr,
     pub client: reqwest::Client,
     pub pool: PgPool,
+    pub metrics: depbadge::ops::metrics::Metrics,
 }
 
 /// Starts the real router on 127.0.0.1 with a random port, using `pool`'s database.
@@ -54,12 +55,14 @@ pub async fn spawn_app_with(pool: PgPool, extra_env: &[(&str, &str)]) -> TestApp
     let app = Application::build(&config, pool.clone()).await.unwrap();
     let address = app.local_addr().unwrap();
     let admin_address = app.admin_addr().unwrap();
+    let metrics = app.metrics();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         address,
         admin_address,
         client: reqwest::Client::new(),
         pool,
+        metrics,
     }
 }
 

@@ -174,6 +174,16 @@ async fn unknown_slugs_are_answered_without_reading_the_database(pool: PgPool) {
     };
     assert_eq!(lookups("absent"), (REQUESTS / 2) as f64, "{metrics}");
     assert!(lookups("miss") < REQUESTS as f64 / 100.0, "{metrics}");
+    // The JSON API and the page ask the same filter.
+    let documents = |result: &str| {
+        crate::metrics::sample(
+            &metrics,
+            &format!(r#"depbadge_document_cache_requests_total{{result="{result}"}}"#),
+        )
+        .unwrap_or(0.0)
+    };
+    assert_eq!(documents("absent"), (REQUESTS / 2) as f64, "{metrics}");
+    assert!(documents("miss") < REQUESTS as f64 / 100.0, "{metrics}");
 
     // Reported through the other replica: heard, and read on the next request.
     let slug = "github.com/nobody/p2";
@@ -300,6 +310,9 @@ async fn a_stream_of_hostile_keys_stays_within_the_cache_budget(pool: PgPool) {
                 .collect(),
         ),
     ];
+    // Each phase fills at most one part of the cache (a third of the budget); its growth must
+    // stay within the whole budget, allocator slack included. A weigher that counts a third of
+    // what an entry costs (as the status cache's once did) shows here as 11 MiB.
     let mut before = base;
     for (what, paths) in phases {
         let sent = paths.len() as u64;
@@ -310,6 +323,11 @@ async fn a_stream_of_hostile_keys_stays_within_the_cache_budget(pool: PgPool) {
             before >> 20,
             after >> 20,
             after.saturating_sub(before) / sent
+        );
+        assert!(
+            after.saturating_sub(before) <= BUDGET,
+            "{what}: RSS grew by {} KiB, more than the whole cache budget",
+            after.saturating_sub(before) >> 10
         );
         before = after;
     }

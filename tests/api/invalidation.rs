@@ -124,3 +124,82 @@ async fn losing_the_notification_connection_flushes_the_cache(pool: PgPool) {
         "the badge changed because the cache was flushed:\n{metrics}"
     );
 }
+
+const DOCUMENTS: &str = "depbadge_document_cache_requests_total";
+
+fn document_lookups(metrics: &str, result: &str) -> f64 {
+    sample(metrics, &format!(r#"{DOCUMENTS}{{result="{result}"}}"#)).unwrap_or(0.0)
+}
+
+/// The JSON API and the page read a project's report once per scope, then from the cache, until
+/// a write on any replica names the project.
+#[sqlx::test]
+async fn json_and_page_reads_are_cached_until_a_write_names_the_project(pool: PgPool) {
+    let writer = spawn_app(pool.clone()).await;
+    let reader = crate::helpers::spawn_listening_app(pool, &[]).await;
+    let slug = "github.com/a/b";
+    assert_eq!(
+        writer
+            .put_report(slug, &report_at(&minutes_ago(120), "1.0.0", 2))
+            .await
+            .status(),
+        201
+    );
+    wait_for_sample(&reader, NOTIFICATIONS, 1.0).await;
+
+    for _ in 0..3 {
+        let (status, document) = reader.get_json(&format!("/v1/projects/{slug}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(document["status"], "out-of-date");
+        assert!(
+            reader
+                .get_text(&format!("/projects/{slug}"))
+                .await
+                .contains("1.0.0")
+        );
+    }
+    let metrics = scrape(&reader).await;
+    assert_eq!(document_lookups(&metrics, "miss"), 1.0, "{metrics}");
+    assert_eq!(document_lookups(&metrics, "hit"), 5.0, "{metrics}");
+    // Another scope is another read.
+    let (status, _) = reader
+        .get_json(&format!("/v1/projects/{slug}?scope=all"))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(document_lookups(&scrape(&reader).await, "miss"), 2.0);
+
+    // Written through the other replica: the notification drops the cached report.
+    assert_eq!(
+        writer
+            .put_report(slug, &report_at(&minutes_ago(60), "5.0.0", 2))
+            .await
+            .status(),
+        200
+    );
+    wait_for_sample(&reader, NOTIFICATIONS, 2.0).await;
+    let (_, document) = reader.get_json(&format!("/v1/projects/{slug}")).await;
+    assert_eq!(document["status"], "up-to-date");
+    assert_eq!(document["dependencies"][0]["version"], "5.0.0");
+    assert!(
+        reader
+            .get_text(&format!("/projects/{slug}"))
+            .await
+            .contains("5.0.0")
+    );
+    let metrics = scrape(&reader).await;
+    assert_eq!(document_lookups(&metrics, "miss"), 3.0, "{metrics}");
+    assert_eq!(document_lookups(&metrics, "hit"), 6.0, "{metrics}");
+
+    // Deleted through the other replica: gone from this one too.
+    let deleted = writer
+        .client
+        .delete(writer.url(&format!("/v1/projects/{slug}")))
+        .bearer_auth(crate::helpers::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 204);
+    wait_for_sample(&reader, NOTIFICATIONS, 3.0).await;
+    let (status, _) = reader.get_json(&format!("/v1/projects/{slug}")).await;
+    assert_eq!(status, 404);
+}

@@ -139,3 +139,22 @@ async fn metrics_are_not_served_on_the_public_listener(pool: PgPool) {
     let response = app.client.get(app.url("/metrics")).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 404);
 }
+
+/// Histogram samples wait in memory until drained; a replica nobody scrapes (no Prometheus yet,
+/// a failing scrape) drains them on its own every few seconds instead of growing without bound.
+#[sqlx::test]
+async fn histograms_are_drained_without_a_scrape(pool: PgPool) {
+    let app = crate::helpers::spawn_app(pool).await;
+    for _ in 0..10 {
+        assert_eq!(app.get_json("/healthz").await.0, 200);
+    }
+    // No scrape here: only the periodic upkeep can drain them.
+    let started = Instant::now();
+    while app.metrics.periodic_upkeeps() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no periodic upkeep in 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
