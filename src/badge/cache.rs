@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use moka::ops::compute::Op;
 use moka::sync::Cache;
 
 use super::color::to_svg_color;
@@ -184,15 +185,23 @@ impl BadgeCache {
         &self.known
     }
 
-    /// A report for `slug_key` was written or deleted: its cached statuses go, and the slug
-    /// counts as known (for a deletion, until the next rebuild of the filter).
+    /// A report for `slug_key` was written or deleted: its cached statuses turn stale (re-read
+    /// on the next request, but still the last known badge if that read fails), its documents go,
+    /// and the slug counts as known (for a deletion, until the next rebuild of the filter).
     pub fn invalidate(&self, slug_key: &str) {
         self.known.insert(slug_key);
         self.invalidations.fetch_add(1, Ordering::SeqCst);
         let slug: Arc<str> = Arc::from(slug_key);
         for scope in ScopeSelection::ALL {
             let key = (slug.clone(), scope);
-            self.statuses.invalidate(&key);
+            self.statuses.entry(key.clone()).and_compute_with(|cached| {
+                cached.map_or(Op::Nop, |cached| {
+                    Op::Put(Entry {
+                        fresh_until: None,
+                        ..cached.into_value()
+                    })
+                })
+            });
             self.documents.invalidate(&key);
         }
     }
@@ -317,7 +326,7 @@ mod tests {
     }
 
     #[test]
-    fn invalidation_drops_every_scope_of_the_slug_only() {
+    fn invalidation_makes_every_scope_of_the_slug_stale_and_only_those() {
         let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
         for scope in ScopeSelection::ALL {
             cache.store_status("a.io/b", scope, status(), cache.ticket());
@@ -325,7 +334,7 @@ mod tests {
         cache.store_status("a.io/c", ScopeSelection::Runtime, None, cache.ticket());
         cache.invalidate("a.io/b");
         for scope in ScopeSelection::ALL {
-            assert_eq!(cache.status("a.io/b", scope), Lookup::Missing);
+            assert_eq!(cache.status("a.io/b", scope), Lookup::Stale(status()));
         }
         assert_eq!(
             cache.status("a.io/c", ScopeSelection::Runtime),

@@ -1,4 +1,5 @@
-//! Probes for OpenShift (docs/contract.md §5): liveness never touches the database; readiness does.
+//! Probes for OpenShift (docs/contract.md §5): liveness never touches the database; readiness
+//! reads it only until the replica has found a schema it serves (see `ops::readiness`).
 
 use axum::Json;
 use axum::extract::State;
@@ -12,11 +13,24 @@ pub async fn live() -> Json<Value> {
 }
 
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    match state.readiness.check(&state.pool).await {
-        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+    let checked = state.readiness.check(&state.pool).await;
+    let database = if state.readiness.database_up() {
+        "up"
+    } else {
+        "down"
+    };
+    match checked {
+        Ok(()) => (
+            StatusCode::OK,
+            Json(json!({ "status": "ready", "database": database })),
+        ),
         Err(not_ready) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "not ready", "reason": not_ready.reason() })),
+            Json(json!({
+                "status": "not ready",
+                "reason": not_ready.reason(),
+                "database": database,
+            })),
         ),
     }
 }

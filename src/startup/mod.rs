@@ -103,6 +103,7 @@ impl Application {
                 pool.clone(),
                 self.migrate,
                 metrics.clone(),
+                self.state.readiness.clone(),
             )),
             tokio::spawn(ops::invalidation::listen(
                 pool.clone(),

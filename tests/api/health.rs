@@ -1,10 +1,11 @@
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::helpers::{TOKEN, spawn_app, spec_example};
+use crate::outage::DatabaseSwitch;
 
 #[sqlx::test]
 async fn liveness_and_readiness_are_200_with_a_migrated_database(pool: PgPool) {
@@ -128,4 +129,56 @@ async fn the_request_id_is_taken_from_the_request_or_generated_and_echoed(pool: 
     let first = echoed(&app.client.get(app.url("/healthz")).send().await.unwrap());
     let second = echoed(&app.client.get(app.url("/healthz")).send().await.unwrap());
     assert_ne!(first, second, "each request gets its own id");
+}
+
+/// Readiness says whether the router should send this replica traffic, not whether the database
+/// is up: once the replica has found its schema it stays ready through an outage, answering
+/// badges from its cache and 503 with Retry-After on the JSON API itself.
+#[sqlx::test]
+async fn once_ready_a_replica_stays_ready_through_a_database_outage(pool: PgPool) {
+    let switch = DatabaseSwitch::start(&pool, true).await;
+    let app = spawn_app(switch.pool()).await;
+    let slug = "github.com/outage/project";
+    let badge_path = format!("/badges/{slug}.svg");
+    assert_eq!(app.put_report(slug, &spec_example()).await.status(), 201);
+    let before = crate::badges::badge(&app, &badge_path).await.aria_label();
+    let (status, body) = app.get_json("/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["database"], "up", "{body}");
+
+    switch.cut();
+    // Ready all along; the body says what the database watcher saw.
+    let started = Instant::now();
+    loop {
+        let (status, body) = app.get_json("/readyz").await;
+        assert_eq!(status, 200, "not ready during the outage: {body}");
+        if body["database"] == "down" {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let response = app.get_project(slug).await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert_eq!(
+        crate::badges::badge(&app, &badge_path).await.aria_label(),
+        before
+    );
+
+    switch.restore();
+    let started = Instant::now();
+    loop {
+        let status = app.put_report(slug, &spec_example()).await.status();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 503);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "writes never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.get_json("/readyz").await.0, 200);
 }

@@ -16,5 +16,6 @@ mod listing;
 mod manifests;
 mod metrics;
 mod openapi;
+mod outage;
 mod pages;
 mod reports;
