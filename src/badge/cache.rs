@@ -10,6 +10,7 @@
 //! - rendered SVGs, by what they show (texts, colors, style): content-addressed, so they never need
 //!   invalidating and thousands of projects showing "dependencies | up to date" share one entry.
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -54,6 +55,10 @@ type SlugScope = (Arc<str>, ScopeSelection);
 pub struct BadgeCache {
     statuses: Cache<SlugScope, Entry<Option<ScopeStatus>>>,
     documents: Cache<SlugScope, Entry<Document>>,
+    /// Reads in flight, so that requests missing the same key at once share one database read
+    /// (a popular badge just invalidated, with many clients waiting for it).
+    status_reads: moka::future::Cache<SlugScope, Option<ScopeStatus>>,
+    document_reads: moka::future::Cache<SlugScope, Document>,
     rendered: Cache<BadgeSpec, Arc<RenderedBadge>>,
     ttl: Duration,
     /// Bumped when the notification connection (re)starts: every older entry is stale.
@@ -72,6 +77,8 @@ pub struct BadgeCache {
 /// status plus its report's texts and structs (see [`document_bytes`]).
 const STATUS_ENTRY_OVERHEAD: usize = 448;
 const RENDERED_ENTRY_OVERHEAD: usize = 704;
+/// Bounds the maps of reads in flight (each entry lives for one read).
+const READS_IN_FLIGHT: u64 = 10_000;
 
 impl BadgeCache {
     /// `max_bytes` is shared in thirds: statuses, documents, rendered SVGs.
@@ -108,6 +115,8 @@ impl BadgeCache {
                     )
                 })
                 .build(),
+            status_reads: moka::future::Cache::new(READS_IN_FLIGHT),
+            document_reads: moka::future::Cache::new(READS_IN_FLIGHT),
             ttl,
             epoch: AtomicU64::new(0),
             invalidations: AtomicU64::new(0),
@@ -169,6 +178,63 @@ impl BadgeCache {
     ) {
         self.documents
             .insert((Arc::from(slug_key), scope), self.entry(document, ticket));
+    }
+
+    /// Reads a status with `read` and caches it; concurrent calls for the same key share the
+    /// first one's read and its result.
+    pub async fn read_status<E: Send + Sync + 'static>(
+        &self,
+        slug_key: &str,
+        scope: ScopeSelection,
+        read: impl Future<Output = Result<Option<ScopeStatus>, E>>,
+    ) -> Result<Option<ScopeStatus>, Arc<E>> {
+        self.coalesced(
+            &self.status_reads,
+            slug_key,
+            scope,
+            read,
+            |status, ticket| self.store_status(slug_key, scope, status, ticket),
+        )
+        .await
+    }
+
+    /// [`Self::read_status`] for documents.
+    pub async fn read_document<E: Send + Sync + 'static>(
+        &self,
+        slug_key: &str,
+        scope: ScopeSelection,
+        read: impl Future<Output = Result<Document, E>>,
+    ) -> Result<Document, Arc<E>> {
+        self.coalesced(
+            &self.document_reads,
+            slug_key,
+            scope,
+            read,
+            |document, ticket| self.store_document(slug_key, scope, document, ticket),
+        )
+        .await
+    }
+
+    async fn coalesced<V: Clone + Send + Sync + 'static, E: Send + Sync + 'static>(
+        &self,
+        reads: &moka::future::Cache<SlugScope, V>,
+        slug_key: &str,
+        scope: ScopeSelection,
+        read: impl Future<Output = Result<V, E>>,
+        store: impl FnOnce(V, ReadTicket),
+    ) -> Result<V, Arc<E>> {
+        let key: SlugScope = (Arc::from(slug_key), scope);
+        let result = reads
+            .try_get_with(key.clone(), async {
+                let ticket = self.ticket();
+                let value = read.await?;
+                store(value.clone(), ticket);
+                Ok(value)
+            })
+            .await;
+        // The read is done and cached where it belongs; the next miss reads again.
+        reads.invalidate(&key).await;
+        result
     }
 
     fn entry<V>(&self, value: V, ticket: ReadTicket) -> Entry<V> {

@@ -18,7 +18,7 @@ use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
 use crate::badge::{BadgeSpec, Face, Lookup, Style, color, static_badge, text};
 use crate::db;
 use crate::domain::{ScopeSelection, ScopeStatus, Slug, Status, is_stale};
-use crate::ops::metrics::CacheResult;
+use crate::ops::metrics::{CacheResult, DbRead};
 
 /// Image proxies give up after a few seconds: a badge read waits at most this for the database
 /// before answering from what this replica knows.
@@ -286,15 +286,16 @@ async fn scope_status(
         state.metrics.record_badge_lookup(CacheResult::Absent);
         return Ok((None, false));
     }
-    let ticket = state.badges.ticket();
     let read = tokio::time::timeout(
         DATABASE_BUDGET,
-        db::projects::find_scope_status(&state.pool, slug, scope),
+        state.badges.read_status(slug.key(), scope, async {
+            state.metrics.record_db_read(DbRead::Status);
+            db::projects::find_scope_status(&state.pool, slug, scope).await
+        }),
     )
     .await;
     match read {
         Ok(Ok(status)) => {
-            state.badges.store_status(slug.key(), scope, status, ticket);
             state.metrics.record_badge_lookup(CacheResult::Miss);
             Ok((status, false))
         }

@@ -1,6 +1,8 @@
 //! The one place where failures become HTTP responses: `{"error": {"code", "message", "field"}}`.
 //! Server-side failures are logged here, once, and clients never see their internal text.
 
+use std::sync::Arc;
+
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -42,13 +44,20 @@ pub enum ApiError {
     #[error(transparent)]
     InvalidReport(#[from] ReportError),
     #[error("database unavailable")]
-    DatabaseUnavailable(#[source] sqlx::Error),
+    DatabaseUnavailable(#[source] Arc<sqlx::Error>),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
+        Self::from(Arc::new(error))
+    }
+}
+
+/// A database error shared by the requests that waited for one read.
+impl From<Arc<sqlx::Error>> for ApiError {
+    fn from(error: Arc<sqlx::Error>) -> Self {
         if crate::db::is_unavailable(&error) {
             Self::DatabaseUnavailable(error)
         } else {

@@ -17,7 +17,7 @@ use crate::db::projects::{self, WriteOutcome};
 use crate::domain::{
     Counts, Dependency, ProjectMeta, Report, ScopeSelection, Slug, Status, Summary, is_stale,
 };
-use crate::ops::metrics::{CacheResult, Metrics, ReportResult};
+use crate::ops::metrics::{CacheResult, DbRead, Metrics, ReportResult};
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
@@ -130,7 +130,7 @@ pub async fn read_document(
     state: &AppState,
     slug: &Slug,
     selection: ScopeSelection,
-) -> Result<Document, sqlx::Error> {
+) -> Result<Document, Arc<sqlx::Error>> {
     if let Lookup::Fresh(document) = state.badges.document(slug.key(), selection) {
         state.metrics.record_document_lookup(CacheResult::Hit);
         return Ok(document);
@@ -139,13 +139,18 @@ pub async fn read_document(
         state.metrics.record_document_lookup(CacheResult::Absent);
         return Ok(None);
     }
-    let ticket = state.badges.ticket();
-    let document = projects::find(&state.pool, slug, selection)
-        .await?
-        .map(Arc::new);
-    state
+    let read = async {
+        state.metrics.record_db_read(DbRead::Document);
+        Ok::<_, sqlx::Error>(
+            projects::find(&state.pool, slug, selection)
+                .await?
+                .map(Arc::new),
+        )
+    };
+    let document = state
         .badges
-        .store_document(slug.key(), selection, document.clone(), ticket);
+        .read_document(slug.key(), selection, read)
+        .await?;
     state.metrics.record_document_lookup(CacheResult::Miss);
     Ok(document)
 }

@@ -18,6 +18,7 @@ pub const HTTP_REQUESTS: &str = "http_requests_total";
 pub const HTTP_DURATION: &str = "http_request_duration_seconds";
 pub const BADGE_CACHE: &str = "depbadge_badge_cache_requests_total";
 pub const DOCUMENT_CACHE: &str = "depbadge_document_cache_requests_total";
+pub const DB_READS: &str = "depbadge_db_reads_total";
 pub const REPORTS_INGESTED: &str = "depbadge_reports_ingested_total";
 pub const DB_UP: &str = "depbadge_db_up";
 pub const DB_POOL: &str = "depbadge_db_pool_connections";
@@ -67,6 +68,13 @@ pub enum CacheResult {
     Stale,
     /// Known to have no report (the filter of known slugs): answered without a read.
     Absent,
+}
+
+/// What a cache miss reads from the database.
+#[derive(Debug, Clone, Copy)]
+pub enum DbRead {
+    Status,
+    Document,
 }
 
 impl CacheResult {
@@ -148,6 +156,11 @@ impl Metrics {
             DOCUMENT_CACHE,
             None,
             "Report reads for the JSON API and the project page: hit, miss (read from the database), absent (no report, known without a read)",
+        );
+        describe(
+            DB_READS,
+            None,
+            "Database reads for badges (status) and the JSON API and page (document); concurrent misses of one key share one read",
         );
         describe(
             REPORTS_INGESTED,
@@ -255,6 +268,14 @@ impl Metrics {
     pub fn record_document_lookup(&self, result: CacheResult) {
         self.counter(DOCUMENT_CACHE, &[("result", result.label())])
             .increment(1);
+    }
+
+    pub fn record_db_read(&self, read: DbRead) {
+        let read = match read {
+            DbRead::Status => "status",
+            DbRead::Document => "document",
+        };
+        self.counter(DB_READS, &[("read", read)]).increment(1);
     }
 
     pub fn record_report(&self, result: ReportResult) {
