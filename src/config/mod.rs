@@ -48,6 +48,8 @@ pub struct Config {
     pub max_connections: usize,
     /// After the shutdown delay, how long requests in flight may take before the process exits.
     pub drain_timeout: Duration,
+    /// How long a JSON API or page request may take, body and database included; then 503.
+    pub request_timeout: Duration,
     pub rust_log: Option<String>,
 }
 
@@ -87,6 +89,7 @@ struct ServiceVariables {
     header_timeout: Option<String>,
     max_connections: Option<String>,
     drain_timeout: Option<String>,
+    request_timeout: Option<String>,
 }
 
 impl Config {
@@ -197,6 +200,9 @@ impl Config {
             drain_timeout: read("DRAIN_TIMEOUT", &vars.drain_timeout)
                 .parse(values::duration)?
                 .unwrap_or(Duration::from_secs(15)),
+            request_timeout: read("REQUEST_TIMEOUT", &vars.request_timeout)
+                .parse(positive_duration)?
+                .unwrap_or(Duration::from_secs(10)),
             rust_log: sources.get("RUST_LOG").map(str::to_owned),
         })
     }
@@ -245,6 +251,7 @@ impl Config {
             format!("DEPBADGE_HEADER_TIMEOUT={}", seconds(self.header_timeout)),
             format!("DEPBADGE_MAX_CONNECTIONS={}", self.max_connections),
             format!("DEPBADGE_DRAIN_TIMEOUT={}", seconds(self.drain_timeout)),
+            format!("DEPBADGE_REQUEST_TIMEOUT={}", seconds(self.request_timeout)),
             format!("RUST_LOG={}", self.rust_log.as_deref().unwrap_or("")),
         ]
     }

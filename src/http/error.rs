@@ -45,6 +45,8 @@ pub enum ApiError {
     InvalidReport(#[from] ReportError),
     #[error("database unavailable")]
     DatabaseUnavailable(#[source] Arc<sqlx::Error>),
+    #[error("request took longer than {limit:?}")]
+    Timeout { limit: std::time::Duration },
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -144,6 +146,15 @@ impl ApiError {
                 "the database is unavailable; retry later".to_owned(),
                 None,
             ),
+            Self::Timeout { limit } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                format!(
+                    "the request took longer than {}; retry later",
+                    humantime::format_duration(*limit)
+                ),
+                None,
+            ),
             Self::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",
@@ -161,6 +172,9 @@ impl IntoResponse for ApiError {
             Self::DatabaseUnavailable(source) => {
                 tracing::warn!(error = %source, "database unavailable")
             }
+            Self::Timeout { limit } => {
+                tracing::warn!(limit_ms = limit.as_millis() as u64, "request timed out")
+            }
             _ => {}
         }
         let (status, code, message, field) = self.parts();
@@ -175,7 +189,7 @@ impl IntoResponse for ApiError {
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            Self::DatabaseUnavailable(_) => {
+            Self::DatabaseUnavailable(_) | Self::Timeout { .. } => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));

@@ -2,6 +2,7 @@
 
 mod access_log;
 mod badges;
+mod deadline;
 mod error;
 mod extract;
 mod health;
@@ -39,6 +40,7 @@ pub struct AppState {
     pub metrics: Metrics,
     /// `DEPBADGE_PUBLIC_URL`: the base of the links the project page offers.
     pub public_url: Option<Arc<str>>,
+    pub request_timeout: Duration,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             badges,
             metrics,
             public_url: config.public_url.as_deref().map(Arc::from),
+            request_timeout: config.request_timeout,
         }
     }
 }
@@ -66,15 +69,28 @@ impl AppState {
 /// Every path the public listener serves, with its handlers. The router is built from this list
 /// and nothing else, so that [`route_paths`] (checked against docs/openapi.json by the tests)
 /// cannot miss a route.
-fn public_routes(metrics: &Metrics) -> Vec<(&'static str, MethodRouter<AppState>)> {
+fn public_routes(
+    metrics: &Metrics,
+    request_timeout: Duration,
+) -> Vec<(&'static str, MethodRouter<AppState>)> {
+    // Badges have their own, shorter budget for the database (they answer from the cache past
+    // it); the JSON API and the page get a deadline for the whole request.
+    let api_deadline =
+        || axum::middleware::from_fn_with_state(request_timeout, deadline::api_request);
     vec![
         ("/openapi.json", get(openapi)),
         ("/healthz", get(health::live)),
         ("/readyz", get(health::ready)),
         ("/badges/{*path}", get(badges::project)),
         ("/badge/{*spec}", get(badges::fixed)),
-        ("/projects/{*slug}", get(pages::project)),
-        ("/v1/projects", get(projects::list)),
+        (
+            "/projects/{*slug}",
+            get(pages::project).layer(axum::middleware::from_fn_with_state(
+                request_timeout,
+                deadline::page_request,
+            )),
+        ),
+        ("/v1/projects", get(projects::list).layer(api_deadline())),
         (
             "/v1/projects/{*slug}",
             get(projects::get)
@@ -82,14 +98,15 @@ fn public_routes(metrics: &Metrics) -> Vec<(&'static str, MethodRouter<AppState>
                     metrics.clone(),
                     projects::count_rejected_reports,
                 )))
-                .delete(projects::delete),
+                .delete(projects::delete)
+                .layer(api_deadline()),
         ),
     ]
 }
 
 /// The path templates of the public router, in axum's syntax (`/badges/{*path}`).
 pub fn route_paths() -> Vec<&'static str> {
-    public_routes(&Metrics::new())
+    public_routes(&Metrics::new(), Duration::MAX)
         .into_iter()
         .map(|(path, _)| path)
         .collect()
@@ -98,7 +115,7 @@ pub fn route_paths() -> Vec<&'static str> {
 pub fn router(state: AppState) -> Router {
     let metrics = state.metrics.clone();
     let mut router = Router::new();
-    for (path, methods) in public_routes(&metrics) {
+    for (path, methods) in public_routes(&metrics, state.request_timeout) {
         router = router.route(path, methods);
     }
     router

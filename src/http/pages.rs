@@ -222,7 +222,7 @@ struct MessagePage<'a> {
     text: &'a str,
 }
 
-fn message_page(status: StatusCode, text: &str) -> Response {
+pub(super) fn message_page(status: StatusCode, text: &str) -> Response {
     html(
         status,
         MessagePage { text }

@@ -182,3 +182,36 @@ async fn once_ready_a_replica_stays_ready_through_a_database_outage(pool: PgPool
     }
     assert_eq!(app.get_json("/readyz").await.0, 200);
 }
+
+/// A query that never returns (here: a table locked by someone else) costs a JSON API or page
+/// request at most `DEPBADGE_REQUEST_TIMEOUT`, then a 503 the client can retry.
+#[sqlx::test]
+async fn a_slow_query_ends_in_a_503_at_the_request_deadline(pool: PgPool) {
+    let app =
+        crate::helpers::spawn_app_with(pool.clone(), &[("DEPBADGE_REQUEST_TIMEOUT", "1s")]).await;
+    let slug = "github.com/slow/project";
+    assert_eq!(app.put_report(slug, &spec_example()).await.status(), 201);
+    let mut lock = pool.begin().await.unwrap();
+    sqlx::query("LOCK TABLE project_statuses IN ACCESS EXCLUSIVE MODE")
+        .execute(&mut *lock)
+        .await
+        .unwrap();
+
+    let response = app.get_project(slug).await;
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "timeout", "{error}");
+
+    let page = app
+        .client
+        .get(app.url(&format!("/projects/{slug}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 503);
+    assert!(page.text().await.unwrap().contains("took too long"));
+
+    lock.rollback().await.unwrap();
+    assert_eq!(app.get_project(slug).await.status().as_u16(), 200);
+}
