@@ -3,10 +3,11 @@
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# A TCP port on 127.0.0.1 that nothing listens on (bash and coreutils only).
+# A TCP port on 127.0.0.1 that nothing listens on (bash and coreutils only), below Linux's
+# ephemeral range (32768 and up), where an outgoing connection's own port could take it.
 free_port() {
   local port
-  for port in $(shuf -i 20000-60999 -n 50); do
+  for port in $(shuf -i 20000-32000 -n 50); do
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "$port"
       return 0
