@@ -5,6 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+pub mod cyclonedx;
+
 use super::package::Package;
 use super::status::Freshness;
 

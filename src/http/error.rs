@@ -39,6 +39,10 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    #[error("unsupported content encoding")]
+    UnsupportedEncoding,
+    #[error("malformed body: {message}")]
+    MalformedBody { message: String },
     #[error("invalid content at {field}: {message}")]
     InvalidContent { field: String, message: String },
     #[error(transparent)]
@@ -125,7 +129,21 @@ impl ApiError {
             Self::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "unsupported_media_type",
-                "send the report with `Content-Type: application/json`".to_owned(),
+                "send the report as `Content-Type: application/json` (depbadge's format) or \
+                 `application/vnd.cyclonedx+json` (a CycloneDX BOM), or say `?format=`"
+                    .to_owned(),
+                None,
+            ),
+            Self::UnsupportedEncoding => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_encoding",
+                "send the body uncompressed or with `Content-Encoding: gzip`".to_owned(),
+                None,
+            ),
+            Self::MalformedBody { message } => (
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+                message.clone(),
                 None,
             ),
             Self::InvalidContent { field, message } => (

@@ -8,7 +8,10 @@ use axum::http::request::Parts;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::domain::{ReportInput, ScopeSelection, Slug, Status};
+use chrono::{DateTime, Utc};
+
+use crate::domain::report::cyclonedx::{Bom, BomReport};
+use crate::domain::{Report, ReportError, ReportInput, ScopeSelection, Slug, Status};
 
 /// The name of the API token that authorized this request. Never the token itself.
 #[derive(Debug, Clone)]
@@ -106,22 +109,46 @@ impl QueryParams {
     }
 }
 
-/// The body of a report PUT: `application/json`, at most `DEPBADGE_MAX_REPORT_BYTES`, valid JSON
-/// (else 400) with the expected shape (else 422 naming the field).
-pub struct ReportBody(pub ReportInput);
+/// The body of a report PUT (docs/contract.md §2.0): depbadge's JSON (`application/json`) or a
+/// CycloneDX BOM (`application/vnd.cyclonedx+json`), or as `?format=depbadge|cyclonedx` says;
+/// gzip-compressed or not. At most `DEPBADGE_MAX_REPORT_BYTES` once decompressed (else 413),
+/// valid JSON (else 400) of the expected shape (else 422 naming the field).
+pub enum ReportBody {
+    Native(ReportInput),
+    CycloneDx(BomReport),
+}
+
+impl ReportBody {
+    /// The validated report; errors name the field as the client wrote it.
+    pub fn into_report(self, received_at: DateTime<Utc>) -> Result<Report, ReportError> {
+        match self {
+            Self::Native(input) => Report::from_input(input, received_at),
+            Self::CycloneDx(bom) => bom.into_report(received_at),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Native,
+    CycloneDx,
+}
 
 impl FromRequest<AppState> for ReportBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
-        if !is_json(
-            request
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok()),
-        ) {
-            return Err(ApiError::UnsupportedMediaType);
-        }
+        let format = format_of(&request)?;
+        let gzip = match request
+            .headers()
+            .get(header::CONTENT_ENCODING)
+            .map(|v| v.to_str().unwrap_or("").trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("" | "identity") => false,
+            Some("gzip" | "x-gzip") => true,
+            Some(_) => return Err(ApiError::UnsupportedEncoding),
+        };
         let limit = state.max_report_bytes;
         let declared = request
             .headers()
@@ -134,15 +161,85 @@ impl FromRequest<AppState> for ReportBody {
         let bytes = axum::body::to_bytes(Body::new(request.into_body()), limit)
             .await
             .map_err(|_| ApiError::PayloadTooLarge { limit })?;
-        parse_report(&bytes).map(Self)
+        let bytes = if gzip {
+            gunzip(&bytes, limit)?
+        } else {
+            bytes.to_vec()
+        };
+        match format {
+            Format::Native => parse_json::<ReportInput>(&bytes).map(Self::Native),
+            Format::CycloneDx => parse_json::<Bom>(&bytes)?
+                .into_report()
+                .map(Self::CycloneDx)
+                .map_err(ApiError::InvalidReport),
+        }
+    }
+}
+
+/// Decompresses at most `limit` bytes: a bomb (a gigabyte of zeros in a megabyte) is refused
+/// after reading `limit + 1` of them.
+fn gunzip(compressed: &[u8], limit: usize) -> Result<Vec<u8>, ApiError> {
+    use std::io::Read;
+    let mut decompressed = Vec::new();
+    flate2::read::MultiGzDecoder::new(compressed)
+        .take(limit as u64 + 1)
+        .read_to_end(&mut decompressed)
+        .map_err(|e| ApiError::MalformedBody {
+            message: format!("the body is not valid gzip: {e}"),
+        })?;
+    if decompressed.len() > limit {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
+    Ok(decompressed)
+}
+
+/// By Content-Type; `?format=` for clients that cannot set one (it does not override a
+/// CycloneDX Content-Type, which a client only sends on purpose).
+fn format_of(request: &Request) -> Result<Format, ApiError> {
+    let essence = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        });
+    if essence.as_deref() == Some("application/vnd.cyclonedx+json") {
+        return Ok(Format::CycloneDx);
+    }
+    let query = request.uri().query().unwrap_or("");
+    let named = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().rev().find(|(key, _)| key == "format"));
+    if let Some((_, value)) = named {
+        return match value.as_str() {
+            "depbadge" => Ok(Format::Native),
+            "cyclonedx" => Ok(Format::CycloneDx),
+            _ => Err(ApiError::InvalidParameter {
+                field: "format",
+                message: format!("`{value}` is not one of depbadge, cyclonedx"),
+            }),
+        };
+    }
+    match essence.as_deref() {
+        Some(essence)
+            if essence == "application/json"
+                || (essence.starts_with("application/") && essence.ends_with("+json")) =>
+        {
+            Ok(Format::Native)
+        }
+        _ => Err(ApiError::UnsupportedMediaType),
     }
 }
 
 /// Deserializes a report, naming the offending field: a syntax error is 400, a value of the
 /// wrong shape 422.
-fn parse_report(bytes: &[u8]) -> Result<ReportInput, ApiError> {
+fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let input: ReportInput = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+    let input: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         let parent = (path != ".").then_some(path);
@@ -170,18 +267,4 @@ fn parse_report(bytes: &[u8]) -> Result<ReportInput, ApiError> {
         field: None,
     })?;
     Ok(input)
-}
-
-fn is_json(content_type: Option<&str>) -> bool {
-    let Some(content_type) = content_type else {
-        return false;
-    };
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }

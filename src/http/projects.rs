@@ -15,7 +15,7 @@ use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
 use crate::badge::{Document, Lookup};
 use crate::db::projects::{self, WriteOutcome};
 use crate::domain::{
-    Counts, Dependency, ProjectMeta, Report, ScopeSelection, Slug, Status, Summary, is_stale,
+    Counts, Dependency, ProjectMeta, ScopeSelection, Slug, Status, Summary, is_stale,
 };
 use crate::ops::metrics::{CacheResult, DbRead, Metrics, ReportResult};
 
@@ -65,11 +65,11 @@ pub async fn put(
     Writer(writer): Writer,
     SlugPath(slug): SlugPath,
     query: QueryParams,
-    ReportBody(input): ReportBody,
+    body: ReportBody,
 ) -> ApiResult<Response> {
     let selection = query.scope()?;
     let now = Utc::now();
-    let report = Report::from_input(input, now)?;
+    let report = body.into_report(now)?;
     let outcome = projects::write_report(&state.pool, &slug, &report, now).await?;
     if matches!(outcome, WriteOutcome::Created(_) | WriteOutcome::Updated(_)) {
         // Other replicas hear of it through NOTIFY; this one must not wait for that.

@@ -8,6 +8,7 @@ mod browser;
 mod concurrency;
 mod errors;
 mod fixtures;
+mod formats;
 mod health;
 mod helpers;
 mod hostile;
