@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 pub mod cyclonedx;
+pub mod tools;
 
 use super::package::Package;
 use super::status::Freshness;

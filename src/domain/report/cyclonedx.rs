@@ -109,8 +109,8 @@ impl BomReport {
     }
 
     /// The dependencies read from the BOM, as the native format would list them.
-    pub fn input(&self) -> &ReportInput {
-        &self.input
+    pub fn into_input(self) -> ReportInput {
+        self.input
     }
 }
 

@@ -1,0 +1,229 @@
+use super::*;
+
+const NPM_LS: &str = include_str!("../../../../tests/fixtures/reports/npm-11.19.1/ls.json");
+const NPM_OUTDATED: &str =
+    include_str!("../../../../tests/fixtures/reports/npm-11.19.1/outdated.json");
+const NPM_AUDIT: &str =
+    include_str!("../../../../tests/fixtures/reports/npm-cli-snapshot/audit.json");
+const PIP_LIST: &str = include_str!("../../../../tests/fixtures/reports/pip-23.2.1/pip-list.json");
+const PIP_OUTDATED: &str =
+    include_str!("../../../../tests/fixtures/reports/pip-23.2.1/pip-outdated.json");
+const PIP_AUDIT_SKIPPED: &str =
+    include_str!("../../../../tests/fixtures/reports/pip-audit-2.10.0/pip-audit.json");
+const NPM_SBOM: &str = include_str!("../../../../tests/fixtures/reports/npm-11.19.1/sbom.json");
+
+fn merge(outputs: &[&str]) -> (Vec<Tool>, ReportInput) {
+    let mut merged = Merged::default();
+    for (i, text) in outputs.iter().enumerate() {
+        let json = serde_json::from_str(text).unwrap();
+        merged
+            .add(ToolOutput {
+                source: &format!("input {i}"),
+                json,
+            })
+            .unwrap();
+    }
+    (merged.tools().to_vec(), merged.into_report())
+}
+
+fn find<'a>(report: &'a ReportInput, purl: &str) -> &'a DependencyInput {
+    report
+        .dependencies
+        .iter()
+        .find(|d| d.purl == purl)
+        .unwrap_or_else(|| panic!("{purl} not in {:?}", report.dependencies))
+}
+
+#[test]
+fn each_fixture_is_recognized() {
+    let cases = [
+        (NPM_LS, Tool::NpmLs),
+        (NPM_OUTDATED, Tool::NpmOutdated),
+        ("{}", Tool::NpmOutdated),
+        (NPM_AUDIT, Tool::NpmAudit),
+        (PIP_LIST, Tool::PipList),
+        (PIP_OUTDATED, Tool::PipOutdated),
+        ("[]", Tool::PipOutdated),
+        (PIP_AUDIT_SKIPPED, Tool::PipAudit),
+        (NPM_SBOM, Tool::CycloneDx),
+        (
+            r#"{"dependencies":[{"purl":"pkg:npm/a@1.0.0"}]}"#,
+            Tool::Depbadge,
+        ),
+    ];
+    for (text, tool) in cases {
+        let json: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(
+            Tool::detect(&json),
+            Some(tool),
+            "{}",
+            &text[..text.len().min(80)]
+        );
+    }
+    for text in [
+        "42",
+        r#""text""#,
+        r#"{"something":"else"}"#,
+        r#"[{"no":"name"}]"#,
+    ] {
+        let json: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(Tool::detect(&json), None, "{text}");
+    }
+}
+
+#[test]
+fn npm_listing_and_outdated_make_the_counts_npm_shows() {
+    let (tools, report) = merge(&[NPM_LS, NPM_OUTDATED]);
+    assert_eq!(tools, [Tool::NpmLs, Tool::NpmOutdated]);
+    // npm ls listed 5 direct dependencies; npm outdated listed 3 of them.
+    assert_eq!(report.dependencies.len(), 5);
+    let lodash = find(&report, "pkg:npm/lodash@4.17.20");
+    assert_eq!(
+        (lodash.latest.as_deref(), lodash.scope),
+        (Some("4.18.1"), Some(Scope::Runtime))
+    );
+    let minimist = find(&report, "pkg:npm/minimist@1.2.5");
+    assert_eq!(
+        (minimist.latest.as_deref(), minimist.scope),
+        (Some("1.2.8"), Some(Scope::Dev))
+    );
+    // Not listed as outdated: up to date, its latest its own version.
+    let left_pad = find(&report, "pkg:npm/left-pad@1.3.0");
+    assert_eq!(left_pad.latest.as_deref(), Some("1.3.0"));
+    assert_eq!(
+        find(&report, "pkg:npm/is-number@7.0.0").scope,
+        Some(Scope::Optional)
+    );
+    // Without the outdated output nothing is known to be current.
+    let (_, listing_only) = merge(&[NPM_LS]);
+    assert!(listing_only.dependencies.iter().all(|d| d.latest.is_none()));
+}
+
+#[test]
+fn npm_audit_advisories_by_url_and_through_transitive_entries() {
+    // The npm CLI's own snapshot: a direct dependency with one advisory.
+    let listing = r#"{"name":"app","dependencies":{"test-dep-a":{"version":"1.0.0"},
+                      "astro":{"version":"4.0.0"}}}"#;
+    let (_, report) = merge(&[listing, NPM_AUDIT]);
+    let advisories = &find(&report, "pkg:npm/test-dep-a@1.0.0").advisories;
+    assert_eq!(advisories.len(), 1);
+    assert_eq!(advisories[0].id, "GHSA-100");
+    assert_eq!(advisories[0].severity, Some(Severity::High));
+    // `via` as plain strings: astro is vulnerable through http-cache-semantics (the shape npm
+    // prints for transitive advisories).
+    let transitive = r#"{"auditReportVersion":2,"vulnerabilities":{
+        "http-cache-semantics":{"name":"http-cache-semantics","severity":"high","isDirect":false,
+          "via":[{"source":1240991,"name":"http-cache-semantics",
+                  "url":"https://github.com/advisories/GHSA-ch52-4w7c-c8xp","severity":"high"}]},
+        "astro":{"name":"astro","severity":"high","isDirect":true,"via":["http-cache-semantics"]}}}"#;
+    let (_, report) = merge(&[listing, transitive]);
+    let astro = find(&report, "pkg:npm/astro@4.0.0");
+    assert_eq!(astro.advisories.len(), 1);
+    assert_eq!(astro.advisories[0].id, "GHSA-ch52-4w7c-c8xp");
+    // A transitive package that no listing names is not invented.
+    assert_eq!(report.dependencies.len(), 2);
+}
+
+#[test]
+fn pip_names_are_normalized_and_outdated_merged() {
+    let (_, report) = merge(&[PIP_LIST, PIP_OUTDATED]);
+    let requests = find(&report, "pkg:pypi/requests@2.25.0");
+    assert!(requests.latest.is_some());
+    assert_ne!(requests.latest.as_deref(), Some("2.25.0"));
+    // Display-case names from one tool meet lower-case ones from another.
+    let listing = r#"[{"name":"Django_Rest.Framework","version":"3.14.0"}]"#;
+    let outdated = r#"[{"name":"django-rest-framework","version":"3.14.0","latest_version":"3.15.2","latest_filetype":"wheel"}]"#;
+    let (_, report) = merge(&[listing, outdated]);
+    assert_eq!(report.dependencies.len(), 1);
+    assert_eq!(
+        report.dependencies[0].purl,
+        "pkg:pypi/django-rest-framework@3.14.0"
+    );
+    assert_eq!(report.dependencies[0].latest.as_deref(), Some("3.15.2"));
+}
+
+#[test]
+fn a_skipped_audit_never_makes_a_package_look_fine() {
+    // pip-audit 2.10.0 here could not look anything up and exited 0.
+    let (_, report) = merge(&[PIP_LIST, PIP_OUTDATED, PIP_AUDIT_SKIPPED]);
+    assert!(
+        report
+            .dependencies
+            .iter()
+            .all(|d| d.latest.is_none() && d.advisories.is_empty()),
+        "{:?}",
+        report.dependencies
+    );
+    // A vulnerability found by pip-audit is an advisory of unknown severity.
+    let audit = r#"{"dependencies":[{"name":"Requests","version":"2.25.0","vulns":[
+        {"id":"GHSA-j8r2-6x86-q33q","fix_versions":["2.31.0"],"aliases":["CVE-2023-32681"]}]}],
+        "fixes":[]}"#;
+    let (_, report) = merge(&[PIP_LIST, audit]);
+    let advisories = &find(&report, "pkg:pypi/requests@2.25.0").advisories;
+    assert_eq!(advisories[0].id, "GHSA-j8r2-6x86-q33q");
+    assert_eq!(advisories[0].severity, Some(Severity::Unknown));
+}
+
+#[test]
+fn npm_outdated_with_all_lists_arrays() {
+    let outdated = r#"{"ms":[{"current":"2.0.0","wanted":"2.0.0","latest":"2.1.3","type":"dependencies"},
+                             {"current":"2.1.1","wanted":"2.1.1","latest":"2.1.3","type":"dependencies"}]}"#;
+    let (_, report) = merge(&[outdated]);
+    assert_eq!(report.dependencies.len(), 1);
+    assert_eq!(report.dependencies[0].latest.as_deref(), Some("2.1.3"));
+}
+
+#[test]
+fn scoped_npm_names_make_valid_purls() {
+    let listing = r#"{"name":"app","dependencies":{"@types/node":{"version":"20.1.0"}}}"#;
+    let (_, report) = merge(&[listing]);
+    let input = report.dependencies[0].purl.clone();
+    assert_eq!(input, "pkg:npm/%40types/node@20.1.0");
+    let validated = crate::domain::Report::from_input(report, chrono::Utc::now()).unwrap();
+    assert_eq!(validated.dependencies[0].name, "@types/node");
+}
+
+proptest::proptest! {
+    /// Whatever JSON arrives, recognizing and merging it never panics, and what comes out is a
+    /// report the server validates or refuses with an error.
+    #[test]
+    fn any_json_is_merged_or_refused(json in arbitrary_json()) {
+        let mut merged = Merged::default();
+        if merged.add(ToolOutput { source: "x", json }).is_ok() {
+            let _ = crate::domain::Report::from_input(merged.into_report(), chrono::Utc::now());
+        }
+    }
+}
+
+fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        "[a-z@/._ -]{0,8}".prop_map(Value::String),
+        any::<i64>().prop_map(|n| Value::from(n)),
+    ];
+    leaf.prop_recursive(4, 48, 6, |inner| {
+        let keys = prop_oneof![
+            Just("name".to_owned()),
+            Just("version".to_owned()),
+            Just("dependencies".to_owned()),
+            Just("via".to_owned()),
+            Just("vulnerabilities".to_owned()),
+            Just("auditReportVersion".to_owned()),
+            Just("latest".to_owned()),
+            Just("current".to_owned()),
+            Just("latest_version".to_owned()),
+            Just("vulns".to_owned()),
+            Just("id".to_owned()),
+            Just("url".to_owned()),
+            Just("skip_reason".to_owned()),
+            "[a-z]{1,4}",
+        ];
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            proptest::collection::btree_map(keys, inner, 0..5)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
