@@ -3,6 +3,7 @@
 //! Exit codes: 0 success, 1 failure at run time, 2 invalid configuration or usage.
 
 mod backup;
+mod ci;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -85,6 +86,24 @@ pub enum Command {
     },
     /// Read reports from a file written by `export` (restore); `-` reads stdin.
     Import { file: std::path::PathBuf },
+    /// Turn tool outputs (npm ls/outdated/audit, pip list, pip-audit, CycloneDX; files or `-`
+    /// for stdin) into one depbadge report on stdout (no database or server needed).
+    Report {
+        /// One JSON output per tool; none reads stdin.
+        files: Vec<std::path::PathBuf>,
+    },
+    /// Send a report to DEPBADGE_URL with DEPBADGE_TOKEN (or DEPBADGE_TOKEN_FILE): a depbadge
+    /// report, a CycloneDX BOM, or the tool outputs `report` reads. Retries connection errors,
+    /// 429 and 5xx; exits 0 when a newer report is already stored.
+    Push {
+        /// The project slug, like github.com/owner/repo.
+        slug: String,
+        /// One JSON output per tool, or a report or a BOM; none reads stdin.
+        files: Vec<std::path::PathBuf>,
+        /// Give up retrying after this long.
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        max_time: Duration,
+    },
     /// Print a project's status document as JSON.
     Status {
         /// The project slug, like github.com/owner/repo.
@@ -171,6 +190,12 @@ pub async fn run(cli: Cli) -> ExitCode {
                 println!("{}", load_config(overrides)?.redacted_lines().join("\n"));
                 Ok(())
             }
+            Command::Report { files } => ci::report(&files),
+            Command::Push {
+                slug,
+                files,
+                max_time,
+            } => ci::push(&slug, &files, max_time).await,
             Command::Status { slug, scope } => status(load_config(overrides)?, &slug, &scope).await,
             Command::Export { file } => export(load_config(overrides)?, file).await,
             Command::Import { file } => import(load_config(overrides)?, &file).await,

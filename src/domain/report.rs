@@ -65,32 +65,32 @@ pub struct Advisory {
     pub url: Option<String>,
 }
 
-/// A dependency as sent by an analyzer, before validation.
-#[derive(Debug, Deserialize)]
+/// A dependency as sent by an analyzer, before validation (and as `depbadge report` writes it).
+#[derive(Debug, Deserialize, Serialize)]
 pub struct DependencyInput {
     pub purl: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latest: Option<String>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<Scope>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub advisories: Vec<AdvisoryInput>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct AdvisoryInput {
     pub id: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<Severity>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 
 /// The body of `PUT /v1/projects/{slug}`, before validation. Unknown fields are ignored so that
 /// analyzers can send more than this version understands.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 pub struct ReportInput {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analyzed_at: Option<DateTime<Utc>>,
     pub dependencies: Vec<DependencyInput>,
 }

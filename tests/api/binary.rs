@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 use crate::helpers::{TOKEN, database_url, spec_example};
 
-const BINARY: &str = env!("CARGO_BIN_EXE_depbadge");
+pub const BINARY: &str = env!("CARGO_BIN_EXE_depbadge");
 
 /// The child process, killed if a test fails before it stops it. Its stdout and stderr are
 /// read from the start (a pipe nobody reads fills at 64 KiB, and then the server blocks on its
@@ -112,7 +112,7 @@ pub fn free_port() -> u16 {
 
 /// The variables that make up the test's clock: CI also runs the suite under `faketime` (a year
 /// ahead), and the binary must see the same time as the test that starts it with `env_clear`.
-fn clock_env() -> Vec<(String, String)> {
+pub fn clock_env() -> Vec<(String, String)> {
     std::env::vars()
         .filter(|(name, _)| name == "LD_PRELOAD" || name.starts_with("FAKETIME"))
         .collect()

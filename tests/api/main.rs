@@ -19,4 +19,5 @@ mod metrics;
 mod openapi;
 mod outage;
 mod pages;
+mod push;
 mod reports;

@@ -127,6 +127,8 @@ pub struct Merged {
     outdated_checked: BTreeSet<&'static str>,
     /// Reports and BOMs given whole, added as they are.
     whole: Vec<DependencyInput>,
+    /// The latest `analyzed_at` of the reports and BOMs given whole; else the time of receipt.
+    analyzed_at: Option<chrono::DateTime<chrono::Utc>>,
     tools: Vec<Tool>,
 }
 
@@ -156,11 +158,14 @@ impl Merged {
                 let report = bom
                     .into_report()
                     .map_err(|e| error(format!("{}: {}", e.field, e.message)))?;
-                self.whole.extend(report.into_input().dependencies);
+                let input = report.into_input();
+                self.analyzed_at = self.analyzed_at.max(input.analyzed_at);
+                self.whole.extend(input.dependencies);
             }
             Tool::Depbadge => {
                 let report: ReportInput =
                     serde_json::from_value(output.json).map_err(|e| error(e.to_string()))?;
+                self.analyzed_at = self.analyzed_at.max(report.analyzed_at);
                 self.whole.extend(report.dependencies);
             }
         }
@@ -195,7 +200,7 @@ impl Merged {
             });
         }
         ReportInput {
-            analyzed_at: None,
+            analyzed_at: self.analyzed_at,
             dependencies,
         }
     }

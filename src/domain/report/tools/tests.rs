@@ -201,7 +201,7 @@ fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         "[a-z@/._ -]{0,8}".prop_map(Value::String),
-        any::<i64>().prop_map(|n| Value::from(n)),
+        any::<i64>().prop_map(Value::from),
     ];
     leaf.prop_recursive(4, 48, 6, |inner| {
         let keys = prop_oneof![
