@@ -76,11 +76,21 @@ fn read_inputs(files: &[PathBuf]) -> Result<Vec<(String, Value)>, Failure> {
                     .and_then(|f| f.take(MAX_INPUT_BYTES).read_to_string(&mut text))
             };
             read.map_err(|e| Failure::Run(format!("{name}: {e}")))?;
-            let json = serde_json::from_str(&text).map_err(|e| {
-                Failure::Run(format!(
-                    "{name}: not JSON ({e}); give each tool's JSON output, one per file"
-                ))
-            })?;
+            // Some tools print a stream of documents (`go list -m -json`, `cargo outdated` on a
+            // workspace): several become an array.
+            let mut documents = serde_json::Deserializer::from_str(&text)
+                .into_iter::<Value>()
+                .collect::<Result<Vec<Value>, _>>()
+                .map_err(|e| {
+                    Failure::Run(format!(
+                        "{name}: not JSON ({e}); give each tool's JSON output, one per file"
+                    ))
+                })?;
+            let json = match documents.len() {
+                0 => return Err(Failure::Run(format!("{name}: empty"))),
+                1 => documents.remove(0),
+                _ => Value::Array(documents),
+            };
             Ok((name, json))
         })
         .collect()

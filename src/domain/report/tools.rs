@@ -38,6 +38,12 @@ pub enum Tool {
     PipList,
     PipOutdated,
     PipAudit,
+    CargoMetadata,
+    CargoOutdated,
+    CargoAudit,
+    GoList,
+    ComposerOutdated,
+    OsvScanner,
     CycloneDx,
     Depbadge,
 }
@@ -51,6 +57,12 @@ impl Tool {
             Self::PipList => "pip list --format=json",
             Self::PipOutdated => "pip list --outdated --format=json",
             Self::PipAudit => "pip-audit -f json",
+            Self::CargoMetadata => "cargo metadata --format-version 1",
+            Self::CargoOutdated => "cargo outdated --format json",
+            Self::CargoAudit => "cargo audit --json",
+            Self::GoList => "go list -m -u -json all",
+            Self::ComposerOutdated => "composer outdated --all --format=json",
+            Self::OsvScanner => "osv-scanner --format json",
             Self::CycloneDx => "CycloneDX BOM",
             Self::Depbadge => "depbadge report",
         }
@@ -62,6 +74,13 @@ impl Tool {
                 let entries: Option<Vec<&Map<String, Value>>> =
                     items.iter().map(Value::as_object).collect();
                 let entries = entries?;
+                // Streams of objects (several JSON documents in one output) arrive as arrays.
+                if !entries.is_empty() && entries.iter().all(|e| e.contains_key("Path")) {
+                    return Some(Self::GoList);
+                }
+                if !entries.is_empty() && entries.iter().all(|e| e.contains_key("crate_name")) {
+                    return Some(Self::CargoOutdated);
+                }
                 if !entries.iter().all(|e| e.contains_key("name")) {
                     return None;
                 }
@@ -75,6 +94,22 @@ impl Tool {
             Value::Object(object) => {
                 if object.contains_key("bomFormat") {
                     Some(Self::CycloneDx)
+                } else if object.contains_key("workspace_members") {
+                    Some(Self::CargoMetadata)
+                } else if object.contains_key("crate_name") {
+                    Some(Self::CargoOutdated)
+                } else if object.contains_key("database")
+                    && object
+                        .get("vulnerabilities")
+                        .is_some_and(|v| v.get("list").is_some())
+                {
+                    Some(Self::CargoAudit)
+                } else if object.contains_key("Path") {
+                    Some(Self::GoList)
+                } else if object.get("installed").is_some_and(Value::is_array) {
+                    Some(Self::ComposerOutdated)
+                } else if object.get("results").is_some_and(Value::is_array) {
+                    Some(Self::OsvScanner)
                 } else if object.contains_key("auditReportVersion") {
                     Some(Self::NpmAudit)
                 } else if let Some(Value::Array(dependencies)) = object.get("dependencies") {
@@ -152,6 +187,12 @@ impl Merged {
             Tool::PipList => self.pip_list(&output.json, false),
             Tool::PipOutdated => self.pip_list(&output.json, true),
             Tool::PipAudit => self.pip_audit(&output.json),
+            Tool::CargoMetadata => self.cargo_metadata(&output.json),
+            Tool::CargoOutdated => self.cargo_outdated(&output.json),
+            Tool::CargoAudit => self.cargo_audit(&output.json),
+            Tool::GoList => self.go_list(&output.json),
+            Tool::ComposerOutdated => self.composer_outdated(&output.json),
+            Tool::OsvScanner => self.osv_scanner(&output.json),
             Tool::CycloneDx => {
                 let bom: Bom =
                     serde_json::from_value(output.json).map_err(|e| error(e.to_string()))?;
@@ -328,6 +369,299 @@ impl Merged {
             let package = self.package("pypi", name);
             package.skipped |= skipped;
             package.advisories.extend(advisories);
+        }
+    }
+}
+
+impl Merged {
+    /// Direct dependencies of the workspace's members, with their kinds as scopes.
+    fn cargo_metadata(&mut self, json: &Value) {
+        let packages: HashMap<&str, (&str, &str)> = json
+            .get("packages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| {
+                Some((
+                    p.get("id")?.as_str()?,
+                    (p.get("name")?.as_str()?, p.get("version")?.as_str()?),
+                ))
+            })
+            .collect();
+        let members: BTreeSet<&str> = json
+            .get("workspace_members")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        let nodes = json
+            .get("resolve")
+            .and_then(|r| r.get("nodes"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        for node in nodes {
+            if !node
+                .get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| members.contains(id))
+            {
+                continue;
+            }
+            for dep in node
+                .get("deps")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(pkg) = dep.get("pkg").and_then(Value::as_str) else {
+                    continue;
+                };
+                let Some(&(name, version)) = packages.get(pkg).filter(|_| !members.contains(pkg))
+                else {
+                    continue;
+                };
+                let kinds: Vec<Option<&str>> = dep
+                    .get("dep_kinds")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|k| k.get("kind").and_then(Value::as_str))
+                    .collect();
+                let scope = if kinds.is_empty() || kinds.contains(&None) {
+                    Scope::Runtime
+                } else if kinds.contains(&Some("build")) {
+                    Scope::Build
+                } else {
+                    Scope::Dev
+                };
+                let package = self.package("cargo", name);
+                package.version = Some(version.to_owned());
+                package.scope = Some(match (package.scope, scope) {
+                    (Some(Scope::Runtime), _) | (_, Scope::Runtime) => Scope::Runtime,
+                    (Some(Scope::Build), _) | (_, Scope::Build) => Scope::Build,
+                    _ => scope,
+                });
+                package.installed = true;
+            }
+        }
+    }
+
+    fn cargo_outdated(&mut self, json: &Value) {
+        self.outdated_checked.insert("cargo");
+        let members: Vec<&Value> = match json {
+            Value::Array(members) => members.iter().collect(),
+            member => vec![member],
+        };
+        for dependency in members
+            .into_iter()
+            .filter_map(|m| m.get("dependencies").and_then(Value::as_array))
+            .flatten()
+        {
+            let (Some(name), Some(current)) = (
+                dependency.get("name").and_then(Value::as_str),
+                text(dependency.get("project")),
+            ) else {
+                continue;
+            };
+            // `---` when no newer release exists, `Removed` when the crate is gone.
+            let latest = text(dependency.get("latest")).filter(|l| l != "---" && l != "Removed");
+            let scope = match dependency.get("kind").and_then(Value::as_str) {
+                Some("Development") => Some(Scope::Dev),
+                Some("Build") => Some(Scope::Build),
+                Some("Normal") => Some(Scope::Runtime),
+                _ => None,
+            };
+            let package = self.package("cargo", name);
+            if package.version.is_none() {
+                package.version = Some(current);
+            }
+            // Without one, `into_report` makes it up to date: cargo outdated checked it.
+            package.latest = latest;
+            package.scope = package.scope.or(scope);
+            package.installed = true;
+        }
+    }
+
+    /// Vulnerable crates with their versions: listed even when the inventory does not name them
+    /// (a transitive crate), since the audit says exactly which version is installed.
+    fn cargo_audit(&mut self, json: &Value) {
+        let list = json
+            .get("vulnerabilities")
+            .and_then(|v| v.get("list"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten();
+        for entry in list {
+            let advisory = entry.get("advisory");
+            let (Some(id), Some(name), Some(version)) = (
+                text(advisory.and_then(|a| a.get("id"))),
+                entry
+                    .get("package")
+                    .and_then(|p| p.get("name"))
+                    .and_then(Value::as_str),
+                text(entry.get("package").and_then(|p| p.get("version"))),
+            ) else {
+                continue;
+            };
+            let url = text(advisory.and_then(|a| a.get("url")))
+                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+                .or_else(|| Some(format!("https://rustsec.org/advisories/{id}.html")));
+            let package = self.package("cargo", name);
+            if package.version.is_none() {
+                package.version = Some(version);
+            }
+            package.installed = true;
+            if !package.advisories.iter().any(|a| a.id == id) {
+                package.advisories.push(AdvisoryInput {
+                    id,
+                    severity: Some(Severity::Unknown),
+                    url,
+                });
+            }
+        }
+    }
+
+    /// `go list -m -u -json all`: every module, `Update` when a newer one exists (without `-u`
+    /// there is no `Update`, and nothing can be said: give `-u`).
+    fn go_list(&mut self, json: &Value) {
+        let modules: Vec<&Value> = match json {
+            Value::Array(modules) => modules.iter().collect(),
+            module => vec![module],
+        };
+        // The main module has no `Version`, and is skipped with anything else that has none.
+        for module in modules {
+            let (Some(path), Some(version)) = (
+                module.get("Path").and_then(Value::as_str),
+                text(module.get("Version")),
+            ) else {
+                continue;
+            };
+            let latest = text(module.get("Update").and_then(|u| u.get("Version")))
+                .unwrap_or_else(|| version.clone());
+            let package = self.package("golang", path);
+            package.version = Some(version);
+            package.latest = Some(latest);
+            package.scope = Some(Scope::Runtime);
+            package.installed = true;
+        }
+    }
+
+    fn composer_outdated(&mut self, json: &Value) {
+        for entry in json
+            .get("installed")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let (Some(name), Some(version)) = (
+                entry.get("name").and_then(Value::as_str),
+                text(entry.get("version")),
+            ) else {
+                continue;
+            };
+            let latest = match entry.get("latest-status").and_then(Value::as_str) {
+                Some("up-to-date") => Some(version.clone()),
+                _ => text(entry.get("latest")),
+            };
+            let package = self.package("composer", name);
+            package.version = Some(version);
+            package.latest = latest;
+            package.installed = true;
+        }
+    }
+
+    /// Vulnerable packages of any ecosystem, with their versions.
+    fn osv_scanner(&mut self, json: &Value) {
+        let packages = json
+            .get("results")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.get("packages").and_then(Value::as_array))
+            .flatten();
+        for entry in packages {
+            let info = entry.get("package");
+            let ecosystem = match info
+                .and_then(|p| p.get("ecosystem"))
+                .and_then(Value::as_str)
+            {
+                Some("npm") => "npm",
+                Some("PyPI") => "pypi",
+                Some("crates.io") => "cargo",
+                Some("Go") => "golang",
+                Some("Packagist") => "composer",
+                Some("Maven") => "maven",
+                Some("RubyGems") => "gem",
+                Some("NuGet") => "nuget",
+                _ => continue,
+            };
+            let (Some(name), Some(version)) = (
+                info.and_then(|p| p.get("name")).and_then(Value::as_str),
+                text(info.and_then(|p| p.get("version"))),
+            ) else {
+                continue;
+            };
+            let groups: Vec<&Value> = entry
+                .get("groups")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .collect();
+            let advisories: Vec<AdvisoryInput> = entry
+                .get("vulnerabilities")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|vuln| {
+                    let id = text(vuln.get("id"))?;
+                    let named = vuln
+                        .get("database_specific")
+                        .and_then(|d| d.get("severity"))
+                        .and_then(Value::as_str)
+                        .and_then(|s| match s.to_ascii_lowercase().as_str() {
+                            "critical" => Some(Severity::Critical),
+                            "high" => Some(Severity::High),
+                            "moderate" | "medium" => Some(Severity::Medium),
+                            "low" => Some(Severity::Low),
+                            _ => None,
+                        });
+                    // Else the CVSS score of the group the id belongs to.
+                    let scored = groups
+                        .iter()
+                        .find(|g| {
+                            g.get("ids")
+                                .and_then(Value::as_array)
+                                .is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(&id)))
+                        })
+                        .and_then(|g| g.get("max_severity").and_then(Value::as_str))
+                        .and_then(|score| score.parse::<f64>().ok())
+                        .map(|score| match score {
+                            s if s >= 9.0 => Severity::Critical,
+                            s if s >= 7.0 => Severity::High,
+                            s if s >= 4.0 => Severity::Medium,
+                            s if s > 0.0 => Severity::Low,
+                            _ => Severity::Unknown,
+                        });
+                    Some(AdvisoryInput {
+                        url: advisory_url(&id)
+                            .or_else(|| Some(format!("https://osv.dev/vulnerability/{id}"))),
+                        severity: Some(named.or(scored).unwrap_or(Severity::Unknown)),
+                        id,
+                    })
+                })
+                .collect();
+            let package = self.package(ecosystem, name);
+            if package.version.is_none() {
+                package.version = Some(version);
+            }
+            package.installed = true;
+            for advisory in advisories {
+                if !package.advisories.iter().any(|a| a.id == advisory.id) {
+                    package.advisories.push(advisory);
+                }
+            }
         }
     }
 }

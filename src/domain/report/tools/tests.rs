@@ -227,3 +227,141 @@ fn arbitrary_json() -> impl proptest::strategy::Strategy<Value = Value> {
         ]
     })
 }
+
+const CARGO_METADATA: &str =
+    include_str!("../../../../tests/fixtures/reports/cargo-1.95.0/metadata.json");
+
+#[test]
+fn cargo_metadata_lists_the_direct_dependencies_with_their_kinds() {
+    let (tools, report) = merge(&[CARGO_METADATA]);
+    assert_eq!(tools, [Tool::CargoMetadata]);
+    let scopes: Vec<(&str, Option<Scope>)> = report
+        .dependencies
+        .iter()
+        .map(|d| (d.purl.as_str(), d.scope))
+        .collect();
+    // cfg-if is also a normal dependency of log, but of the project it is a build dependency.
+    assert_eq!(
+        scopes,
+        [
+            ("pkg:cargo/cfg-if@0.1.10", Some(Scope::Build)),
+            ("pkg:cargo/itoa@0.4.8", Some(Scope::Runtime)),
+            ("pkg:cargo/log@0.4.8", Some(Scope::Runtime)),
+            ("pkg:cargo/smallvec@1.6.1", Some(Scope::Dev)),
+        ]
+    );
+    assert!(report.dependencies.iter().all(|d| d.latest.is_none()));
+}
+
+/// Shaped as cargo-outdated 0.17 prints `--format json` (one object per workspace member);
+/// `---` means nothing newer.
+const CARGO_OUTDATED: &str = r#"{"crate_name":"fixture-app","dependencies":[
+    {"name":"itoa","project":"0.4.8","compat":"---","latest":"1.0.15","kind":"Normal","platform":null},
+    {"name":"smallvec","project":"1.6.1","compat":"1.15.1","latest":"1.15.1","kind":"Development","platform":null}]}"#;
+
+#[test]
+fn cargo_outdated_and_audit_complete_the_metadata() {
+    let audit = r#"{"database":{"advisory-count":900},"lockfile":{"dependency-count":5},
+        "vulnerabilities":{"found":true,"count":1,"list":[{"advisory":{"id":"RUSTSEC-2021-0003",
+        "package":"smallvec","title":"Buffer overflow in SmallVec::insert_many",
+        "url":"https://github.com/servo/rust-smallvec/issues/252","cvss":null},
+        "versions":{"patched":[">=1.6.1"],"unaffected":[]},
+        "package":{"name":"smallvec","version":"1.6.1"}},
+        {"advisory":{"id":"RUSTSEC-2020-0071","package":"time","url":""},
+        "package":{"name":"time","version":"0.1.43"}}]},"warnings":{}}"#;
+    let (tools, report) = merge(&[CARGO_METADATA, CARGO_OUTDATED, audit]);
+    assert_eq!(
+        tools,
+        [Tool::CargoMetadata, Tool::CargoOutdated, Tool::CargoAudit]
+    );
+    assert_eq!(
+        find(&report, "pkg:cargo/itoa@0.4.8").latest.as_deref(),
+        Some("1.0.15")
+    );
+    // Checked, not listed: up to date.
+    assert_eq!(
+        find(&report, "pkg:cargo/log@0.4.8").latest.as_deref(),
+        Some("0.4.8")
+    );
+    let smallvec = find(&report, "pkg:cargo/smallvec@1.6.1");
+    assert_eq!(smallvec.advisories[0].id, "RUSTSEC-2021-0003");
+    // A vulnerable crate the inventory does not name is listed with the version the audit saw.
+    let time = find(&report, "pkg:cargo/time@0.1.43");
+    assert_eq!(
+        time.advisories[0].url.as_deref(),
+        Some("https://rustsec.org/advisories/RUSTSEC-2020-0071.html")
+    );
+}
+
+/// The fields of `go help list`'s Module struct, as `go list -m -u -json all` streams them.
+#[test]
+fn go_modules_stream_with_updates() {
+    let stream = r#"[
+        {"Path":"example.com/app","Main":true,"Dir":"/src/app","GoMod":"/src/app/go.mod","GoVersion":"1.21"},
+        {"Path":"golang.org/x/text","Version":"v0.3.0","Update":{"Path":"golang.org/x/text","Version":"v0.14.0"},"Indirect":true},
+        {"Path":"github.com/google/uuid","Version":"v1.6.0"}]"#;
+    let json: Value = serde_json::from_str(stream).unwrap();
+    assert_eq!(Tool::detect(&json), Some(Tool::GoList));
+    let (_, report) = merge(&[stream]);
+    assert_eq!(report.dependencies.len(), 2);
+    assert_eq!(
+        find(&report, "pkg:golang/golang.org/x/text@v0.3.0")
+            .latest
+            .as_deref(),
+        Some("v0.14.0")
+    );
+    assert_eq!(
+        find(&report, "pkg:golang/github.com/google/uuid@v1.6.0")
+            .latest
+            .as_deref(),
+        Some("v1.6.0")
+    );
+}
+
+/// `composer outdated --all --format=json` (composer 2: `installed`, `latest-status`).
+#[test]
+fn composer_outdated_all() {
+    let output = r#"{"installed":[
+        {"name":"monolog/monolog","direct-dependency":true,"version":"2.9.1","latest":"3.5.0","latest-status":"update-possible","description":"Logging","abandoned":false},
+        {"name":"psr/log","direct-dependency":false,"version":"3.0.0","latest":"3.0.0","latest-status":"up-to-date","abandoned":false}]}"#;
+    let (tools, report) = merge(&[output]);
+    assert_eq!(tools, [Tool::ComposerOutdated]);
+    assert_eq!(
+        find(&report, "pkg:composer/monolog/monolog@2.9.1")
+            .latest
+            .as_deref(),
+        Some("3.5.0")
+    );
+    assert_eq!(
+        find(&report, "pkg:composer/psr/log@3.0.0")
+            .latest
+            .as_deref(),
+        Some("3.0.0")
+    );
+}
+
+/// osv-scanner's JSON: results, packages, vulnerabilities, groups with a CVSS `max_severity`.
+#[test]
+fn osv_scanner_advisories_for_any_ecosystem() {
+    let output = r#"{"results":[{"source":{"path":"/src/package-lock.json","type":"lockfile"},
+        "packages":[
+          {"package":{"name":"lodash","version":"4.17.20","ecosystem":"npm"},
+           "vulnerabilities":[{"id":"GHSA-35jh-r3h4-6jhm","aliases":["CVE-2021-23337"],
+                               "database_specific":{"severity":"HIGH"}}],
+           "groups":[{"ids":["GHSA-35jh-r3h4-6jhm"],"max_severity":"7.2"}]},
+          {"package":{"name":"requests","version":"2.25.0","ecosystem":"PyPI"},
+           "vulnerabilities":[{"id":"PYSEC-2023-74"}],
+           "groups":[{"ids":["PYSEC-2023-74"],"max_severity":"6.1"}]}]}]}"#;
+    let (tools, report) = merge(&[NPM_LS, NPM_OUTDATED, output]);
+    assert_eq!(tools[2], Tool::OsvScanner);
+    let lodash = find(&report, "pkg:npm/lodash@4.17.20");
+    assert_eq!(
+        (
+            lodash.advisories[0].id.as_str(),
+            lodash.advisories[0].severity
+        ),
+        ("GHSA-35jh-r3h4-6jhm", Some(Severity::High))
+    );
+    let requests = find(&report, "pkg:pypi/requests@2.25.0");
+    assert_eq!(requests.advisories[0].severity, Some(Severity::Medium));
+}
