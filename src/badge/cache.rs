@@ -344,7 +344,13 @@ fn document_bytes(project: &StoredProject) -> usize {
                     .sum::<usize>()
         })
         .sum();
-    std::mem::size_of::<StoredProject>() + slug + dependencies
+    let tools: usize = project
+        .meta
+        .tools
+        .iter()
+        .map(|t| std::mem::size_of_val(t) + text(&t.name) + t.version.as_deref().map_or(0, text))
+        .sum();
+    std::mem::size_of::<StoredProject>() + slug + dependencies + tools
 }
 
 #[cfg(test)]
@@ -457,6 +463,7 @@ mod tests {
                 slug: crate::domain::Slug::parse("a.io/b").unwrap(),
                 analyzed_at: at,
                 updated_at: at,
+                tools: Vec::new(),
             },
             summary: status().unwrap().summary,
             dependencies: vec![dependency; dependencies],

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
 use crate::db::projects::{self, WriteOutcome};
-use crate::domain::{Advisory, Report, ReportInput, Scope, ScopeSelection, Slug};
+use crate::domain::{Advisory, Report, ReportInput, Scope, ScopeSelection, Slug, ToolUsed};
 
 /// One exported report.
 #[derive(Debug, Serialize, Deserialize)]
@@ -19,6 +19,8 @@ pub struct Line {
     /// When the report was written; restored, so that badges keep their Last-Modified.
     pub updated_at: DateTime<Utc>,
     pub dependencies: Vec<LineDependency>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolUsed>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -62,6 +64,7 @@ pub async fn export(pool: &PgPool, out: &mut impl Write) -> Result<usize, String
                     advisories: d.advisories,
                 })
                 .collect(),
+            tools: project.meta.tools,
         };
         serde_json::to_writer(&mut *out, &line).map_err(|e| e.to_string())?;
         out.write_all(b"\n").map_err(|e| e.to_string())?;
@@ -113,7 +116,7 @@ async fn import_line(pool: &PgPool, line: &str) -> Result<WriteOutcome, String> 
         })
         .collect::<Vec<_>>();
     let input: ReportInput = serde_json::from_value(
-        serde_json::json!({ "analyzed_at": line.analyzed_at, "dependencies": dependencies }),
+        serde_json::json!({ "analyzed_at": line.analyzed_at, "dependencies": dependencies, "tools": line.tools }),
     )
     .map_err(|e| e.to_string())?;
     // Validated as of its original write time, so that nothing counts as "in the future".

@@ -8,7 +8,7 @@ use sqlx::{PgExecutor, PgPool, Row};
 use super::REPORT_CHANNEL;
 use crate::domain::{
     Counts, Dependency, ProjectMeta, Report, ScopeSelection, ScopeStatus, Slug, Status,
-    StoredProject, Summary,
+    StoredProject, Summary, ToolUsed,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,8 +45,8 @@ pub async fn write_report(
     let mut tx = pool.begin().await?;
 
     let inserted = sqlx::query(
-        "INSERT INTO projects (slug, display_slug, analyzed_at, updated_at, created_at, report_sha256)
-         VALUES ($1, $2, $3, $4, $4, $5)
+        "INSERT INTO projects (slug, display_slug, analyzed_at, updated_at, created_at, report_sha256, tools)
+         VALUES ($1, $2, $3, $4, $4, $5, $6)
          ON CONFLICT (slug) DO NOTHING",
     )
     .bind(slug.key())
@@ -54,6 +54,7 @@ pub async fn write_report(
     .bind(report.analyzed_at)
     .bind(now)
     .bind(&digest)
+    .bind(Json(&report.tools))
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -64,18 +65,21 @@ pub async fn write_report(
             slug: slug.clone(),
             analyzed_at: report.analyzed_at,
             updated_at: now,
+            tools: report.tools.clone(),
         })
     } else {
         // The conflicting row is committed (ON CONFLICT waited for its writer); lock it so that
         // the comparison below and the replacement are one step for any concurrent writer.
-        let stored = sqlx::query("SELECT display_slug, analyzed_at, updated_at, report_sha256 FROM projects WHERE slug = $1 FOR UPDATE")
+        let stored = sqlx::query("SELECT display_slug, analyzed_at, updated_at, report_sha256, tools FROM projects WHERE slug = $1 FOR UPDATE")
             .bind(slug.key())
             .fetch_one(&mut *tx)
             .await?;
+        let Json(tools) = stored.try_get("tools")?;
         let meta = ProjectMeta {
             slug: Slug::from_stored(slug.key().to_owned(), stored.try_get("display_slug")?),
             analyzed_at: stored.try_get("analyzed_at")?,
             updated_at: stored.try_get("updated_at")?,
+            tools,
         };
         let stored_digest: Vec<u8> = stored.try_get("report_sha256")?;
         let same_time = !report.analyzed_at_given || report.analyzed_at == meta.analyzed_at;
@@ -87,11 +91,12 @@ pub async fn write_report(
                 stored_analyzed_at: meta.analyzed_at,
             });
         }
-        sqlx::query("UPDATE projects SET analyzed_at = $2, updated_at = $3, report_sha256 = $4 WHERE slug = $1")
+        sqlx::query("UPDATE projects SET analyzed_at = $2, updated_at = $3, report_sha256 = $4, tools = $5 WHERE slug = $1")
             .bind(slug.key())
             .bind(report.analyzed_at)
             .bind(now)
             .bind(&digest)
+            .bind(Json(&report.tools))
             .execute(&mut *tx)
             .await?;
         sqlx::query("DELETE FROM dependencies WHERE slug = $1")
@@ -102,6 +107,7 @@ pub async fn write_report(
             slug: meta.slug,
             analyzed_at: report.analyzed_at,
             updated_at: now,
+            tools: report.tools.clone(),
         })
     };
 
@@ -234,7 +240,7 @@ pub async fn find(
     selection: ScopeSelection,
 ) -> Result<Option<StoredProject>, sqlx::Error> {
     let row = sqlx::query(
-        "SELECT p.display_slug, p.analyzed_at, p.updated_at,
+        "SELECT p.display_slug, p.analyzed_at, p.updated_at, p.tools,
                 s.status, s.total, s.up_to_date, s.outdated, s.vulnerable, s.unknown,
                 COALESCE((SELECT jsonb_agg(jsonb_build_object(
                               'purl', d.purl, 'ecosystem', d.ecosystem, 'name', d.name, 'version', d.version,
@@ -255,6 +261,7 @@ pub async fn find(
             slug: Slug::from_stored(slug.key().to_owned(), row.try_get("display_slug")?),
             analyzed_at: row.try_get("analyzed_at")?,
             updated_at: row.try_get("updated_at")?,
+            tools: row.try_get::<Json<Vec<ToolUsed>>, _>("tools")?.0,
         },
         summary: summary_from_row(&row)?,
         dependencies,

@@ -9,6 +9,8 @@ pub mod status;
 pub mod version;
 
 pub use project::{ProjectMeta, StoredProject};
-pub use report::{Advisory, Dependency, Report, ReportError, ReportInput, Scope, Severity};
+pub use report::{
+    Advisory, Dependency, Report, ReportError, ReportInput, Scope, Severity, ToolUsed,
+};
 pub use slug::{Slug, SlugError};
 pub use status::{Counts, Freshness, ScopeSelection, ScopeStatus, Status, Summary, is_stale};

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Dependency, Slug, Summary};
+use super::{Dependency, Slug, Summary, ToolUsed};
 
 /// What is stored about a project besides its dependencies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,6 +10,8 @@ pub struct ProjectMeta {
     pub slug: Slug,
     pub analyzed_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The tools that produced the stored report, as it named them.
+    pub tools: Vec<ToolUsed>,
 }
 
 /// A project's report as read back, for one scope selection.

@@ -13,6 +13,8 @@ use super::status::Freshness;
 
 /// contract §2: more dependencies than this are refused with 422.
 pub const MAX_DEPENDENCIES: usize = 10_000;
+const MAX_TOOLS: usize = 32;
+const MAX_TOOL_TEXT_LEN: usize = 256;
 const MAX_PURL_LEN: usize = 2048;
 const MAX_VERSION_LEN: usize = 256;
 const MAX_ADVISORY_ID_LEN: usize = 256;
@@ -93,6 +95,17 @@ pub struct ReportInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analyzed_at: Option<DateTime<Utc>>,
     pub dependencies: Vec<DependencyInput>,
+    /// The tools whose outputs made this report, shown on the project page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<ToolUsed>,
+}
+
+/// A tool that produced (part of) a report: `npm outdated --json`, version `11.19.1`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ToolUsed {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
 }
 
 /// A validated dependency with its computed freshness.
@@ -115,6 +128,7 @@ pub struct Report {
     /// False when the client left `analyzed_at` out and the time of receipt stands in for it.
     pub analyzed_at_given: bool,
     pub dependencies: Vec<Dependency>,
+    pub tools: Vec<ToolUsed>,
 }
 
 /// Why a report was refused: a stable code, a message for humans and the offending field.
@@ -164,14 +178,47 @@ impl Report {
             .enumerate()
             .map(|(i, dependency)| validate_dependency(dependency, &format!("dependencies[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
+        if input.tools.len() > MAX_TOOLS {
+            return Err(ReportError::new(
+                "invalid_tools",
+                "tools",
+                format!("a report may name at most {MAX_TOOLS} tools"),
+            ));
+        }
+        let tools = input
+            .tools
+            .into_iter()
+            .enumerate()
+            .map(|(i, tool)| {
+                let name = tool.name.trim().to_owned();
+                if name.is_empty() {
+                    return Err(ReportError::new(
+                        "invalid_tools",
+                        format!("tools[{i}].name"),
+                        "the tool's name is empty",
+                    ));
+                }
+                check_text(&name, MAX_TOOL_TEXT_LEN, &format!("tools[{i}].name"))?;
+                let version = tool
+                    .version
+                    .map(|v| v.trim().to_owned())
+                    .filter(|v| !v.is_empty());
+                if let Some(version) = &version {
+                    check_text(version, MAX_TOOL_TEXT_LEN, &format!("tools[{i}].version"))?;
+                }
+                Ok(ToolUsed { name, version })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             analyzed_at: input.analyzed_at.unwrap_or(received_at),
             analyzed_at_given: input.analyzed_at.is_some(),
             dependencies,
+            tools,
         })
     }
 
-    /// A digest of the dependency list (not of `analyzed_at`): equal digests mean a retried PUT.
+    /// A digest of the dependency list and the tools (not of `analyzed_at`): equal digests mean a
+    /// retried PUT.
     pub fn content_digest(&self) -> Vec<u8> {
         let mut hasher = Sha256::new();
         for dependency in &self.dependencies {
@@ -179,6 +226,10 @@ impl Report {
             // the digest differ, which is the safe direction (the report is stored again).
             hasher.update(serde_json::to_vec(dependency).unwrap_or_default());
             hasher.update(b"\n");
+        }
+        // Reports without tools keep the digest they had before tools were recorded.
+        if !self.tools.is_empty() {
+            hasher.update(serde_json::to_vec(&self.tools).unwrap_or_default());
         }
         hasher.finalize().to_vec()
     }

@@ -32,6 +32,8 @@ struct ReportView {
     counts: Counts,
     analyzed_at: String,
     updated_at: String,
+    /// `npm outdated --json 11.19.1`: what produced the report.
+    tools: Vec<String>,
     groups: Vec<Group>,
 }
 
@@ -116,6 +118,15 @@ pub async fn project(
                 counts: project.summary.counts,
                 analyzed_at: when(project.meta.analyzed_at),
                 updated_at: when(project.meta.updated_at),
+                tools: project
+                    .meta
+                    .tools
+                    .iter()
+                    .map(|tool| match &tool.version {
+                        Some(version) => format!("{} {version}", tool.name),
+                        None => tool.name.clone(),
+                    })
+                    .collect(),
                 groups: groups(&project.dependencies),
             };
             (StatusCode::OK, Some(view), face.message)

@@ -15,7 +15,7 @@ use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
 use crate::badge::{Document, Lookup};
 use crate::db::projects::{self, WriteOutcome};
 use crate::domain::{
-    Counts, Dependency, ProjectMeta, ScopeSelection, Slug, Status, Summary, is_stale,
+    Counts, Dependency, ProjectMeta, ScopeSelection, Slug, Status, Summary, ToolUsed, is_stale,
 };
 use crate::ops::metrics::{CacheResult, DbRead, Metrics, ReportResult};
 
@@ -32,6 +32,8 @@ pub struct ProjectDocument<'a> {
     analyzed_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     dependencies: Vec<&'a Dependency>,
+    /// The tools that produced the report, as it named them.
+    tools: &'a [ToolUsed],
     #[serde(skip_serializing_if = "Option::is_none")]
     changed: Option<bool>,
 }
@@ -55,6 +57,7 @@ impl<'a> ProjectDocument<'a> {
                 .iter()
                 .filter(|d| selection.includes(d.scope))
                 .collect(),
+            tools: &meta.tools,
             changed: None,
         }
     }

@@ -84,6 +84,28 @@ async fn report_piped_into_push_makes_the_badge_npm_would(pool: PgPool) {
         badge(&server, "/badges/github.com/ci/npm-app.svg?scope=all").await,
         "dependencies: 3 of 5 outdated"
     );
+    // Which tools made the report: in the document and on the page.
+    let document: serde_json::Value =
+        reqwest::get(server.url("/v1/projects/github.com/ci/npm-app"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        document["tools"],
+        serde_json::json!([{ "name": "npm ls --json" }, { "name": "npm outdated --json" }])
+    );
+    let page = reqwest::get(server.url("/projects/github.com/ci/npm-app"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Reported by npm ls --json, npm outdated --json."),
+        "{page}"
+    );
 
     // The tool outputs given to push directly: the same report, nothing changed.
     let again = depbadge(
@@ -106,6 +128,13 @@ async fn report_piped_into_push_makes_the_badge_npm_would(pool: PgPool) {
         badge(&server, "/badges/github.com/ci/npm-sbom.svg?scope=all").await,
         "dependencies: unknown"
     );
+    let page = reqwest::get(server.url("/projects/github.com/ci/npm-sbom"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Reported by npm cli 11.19.1."), "{page}");
 }
 
 #[sqlx::test]

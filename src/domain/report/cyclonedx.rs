@@ -13,7 +13,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{AdvisoryInput, DependencyInput, Report, ReportError, ReportInput, Scope, Severity};
+use super::{
+    AdvisoryInput, DependencyInput, Report, ReportError, ReportInput, Scope, Severity, ToolUsed,
+};
 
 const SUPPORTED_VERSIONS: [&str; 3] = ["1.4", "1.5", "1.6"];
 /// Components deeper than this are refused: a BOM is a tree, and recursion must stay bounded.
@@ -38,6 +40,46 @@ struct Metadata {
     timestamp: Option<DateTime<Utc>>,
     #[serde(default)]
     component: Option<Component>,
+    /// 1.4: a list of tools; 1.5 and later: `{"components": [...]}` (both are read).
+    #[serde(default)]
+    tools: Option<serde_json::Value>,
+}
+
+/// The tools a BOM names as its makers, by name (with vendor or group) and version.
+fn tools_of(value: Option<&serde_json::Value>) -> Vec<ToolUsed> {
+    let Some(value) = value else {
+        return Vec::new();
+    };
+    let entries = value.as_array().or_else(|| {
+        value
+            .get("components")
+            .and_then(serde_json::Value::as_array)
+    });
+    entries
+        .into_iter()
+        .flatten()
+        .filter_map(|tool| {
+            let name = tool.get("name")?.as_str()?.trim();
+            let vendor = tool
+                .get("vendor")
+                .or_else(|| tool.get("group"))
+                .and_then(serde_json::Value::as_str)
+                .map(str::trim)
+                .filter(|v| !v.is_empty());
+            Some(ToolUsed {
+                name: match vendor {
+                    Some(vendor) => format!("{vendor} {name}"),
+                    None => name.to_owned(),
+                },
+                version: tool
+                    .get("version")
+                    .and_then(serde_json::Value::as_str)
+                    .map(str::to_owned),
+            })
+        })
+        .filter(|tool| !tool.name.is_empty())
+        .take(8)
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,12 +192,13 @@ impl Bom {
                 ),
             ));
         }
-        let (analyzed_at, own) = match self.metadata {
+        let (analyzed_at, own, tools) = match self.metadata {
             Some(metadata) => (
                 metadata.timestamp,
                 metadata.component.and_then(|c| c.purl.or(c.bom_ref)),
+                tools_of(metadata.tools.as_ref()),
             ),
-            None => (None, None),
+            None => (None, None, Vec::new()),
         };
         let mut collected = Collected::default();
         for (i, component) in self.components.iter().enumerate() {
@@ -168,6 +211,7 @@ impl Bom {
             input: ReportInput {
                 analyzed_at,
                 dependencies: collected.dependencies,
+                tools,
             },
             paths: collected.paths,
         })

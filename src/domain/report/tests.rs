@@ -139,3 +139,34 @@ fn the_digest_covers_the_dependencies_but_not_the_timestamp() {
     assert_eq!(a.content_digest(), b.content_digest());
     assert_ne!(a.content_digest(), c.content_digest());
 }
+
+#[test]
+fn tools_are_bounded_and_named() {
+    let report = |tools: serde_json::Value| {
+        let input: ReportInput = serde_json::from_value(serde_json::json!({
+            "dependencies": [], "tools": tools
+        }))
+        .unwrap();
+        Report::from_input(input, Utc::now())
+    };
+    let ok = report(serde_json::json!([{ "name": " npm ls --json " }, { "name": "pip-audit", "version": "2.10.0" }]))
+        .unwrap();
+    assert_eq!(ok.tools[0].name, "npm ls --json");
+    assert_eq!(ok.tools[1].version.as_deref(), Some("2.10.0"));
+    let many: Vec<_> = (0..33)
+        .map(|i| serde_json::json!({ "name": format!("t{i}") }))
+        .collect();
+    assert_eq!(report(serde_json::json!(many)).unwrap_err().field, "tools");
+    assert_eq!(
+        report(serde_json::json!([{ "name": "ok" }, { "name": "  " }]))
+            .unwrap_err()
+            .field,
+        "tools[1].name"
+    );
+    assert_eq!(
+        report(serde_json::json!([{ "name": "x".repeat(300) }]))
+            .unwrap_err()
+            .field,
+        "tools[0].name"
+    );
+}

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde_json::{Map, Value};
 
 use super::cyclonedx::Bom;
-use super::{AdvisoryInput, DependencyInput, ReportInput, Scope, Severity};
+use super::{AdvisoryInput, DependencyInput, ReportInput, Scope, Severity, ToolUsed};
 
 /// One tool's output, with a name for messages (its file name, or `stdin`).
 pub struct ToolOutput<'a> {
@@ -164,6 +164,8 @@ pub struct Merged {
     whole: Vec<DependencyInput>,
     /// The latest `analyzed_at` of the reports and BOMs given whole; else the time of receipt.
     analyzed_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Tools named by the reports and BOMs given whole (a BOM's makers).
+    named_tools: Vec<ToolUsed>,
     tools: Vec<Tool>,
 }
 
@@ -201,12 +203,14 @@ impl Merged {
                     .map_err(|e| error(format!("{}: {}", e.field, e.message)))?;
                 let input = report.into_input();
                 self.analyzed_at = self.analyzed_at.max(input.analyzed_at);
+                self.named_tools.extend(input.tools);
                 self.whole.extend(input.dependencies);
             }
             Tool::Depbadge => {
                 let report: ReportInput =
                     serde_json::from_value(output.json).map_err(|e| error(e.to_string()))?;
                 self.analyzed_at = self.analyzed_at.max(report.analyzed_at);
+                self.named_tools.extend(report.tools);
                 self.whole.extend(report.dependencies);
             }
         }
@@ -240,9 +244,25 @@ impl Merged {
                 advisories: package.advisories,
             });
         }
+        // Each tool read, then what the BOMs and reports named; once each.
+        let mut tools: Vec<ToolUsed> = Vec::new();
+        let read = self
+            .tools
+            .iter()
+            .filter(|tool| !matches!(tool, Tool::CycloneDx | Tool::Depbadge))
+            .map(|tool| ToolUsed {
+                name: tool.name().to_owned(),
+                version: None,
+            });
+        for tool in read.chain(self.named_tools) {
+            if !tools.contains(&tool) && tools.len() < 32 {
+                tools.push(tool);
+            }
+        }
         ReportInput {
             analyzed_at: self.analyzed_at,
             dependencies,
+            tools,
         }
     }
 
