@@ -150,8 +150,11 @@ struct Package {
     advisories: Vec<AdvisoryInput>,
     /// An audit could not look it up: it has not been said to be fine.
     skipped: bool,
-    /// Listed by a listing or an outdated output (not only named by an audit).
+    /// In the report: listed by a listing or an outdated output, or found with its version by
+    /// an audit.
     installed: bool,
+    /// Listed by a listing or an outdated output: what an "outdated" tool checks.
+    listed: bool,
 }
 
 /// Packages by ecosystem and normalized name, with what each tool said of them.
@@ -232,7 +235,9 @@ impl Merged {
             let latest = match package.latest {
                 Some(latest) => Some(latest),
                 // Checked for updates, not listed as outdated: up to date.
-                None if self.outdated_checked.contains(ecosystem) => Some(version.clone()),
+                None if package.listed && self.outdated_checked.contains(ecosystem) => {
+                    Some(version.clone())
+                }
                 None => None,
             };
             // A skipped lookup never makes a package look fine.
@@ -291,6 +296,7 @@ impl Merged {
             package.version = Some(version);
             package.scope = Some(scope);
             package.installed = true;
+            package.listed = true;
         }
     }
 
@@ -321,6 +327,7 @@ impl Merged {
                 package.latest = Some(latest);
                 package.scope = package.scope.or(scope);
                 package.installed = true;
+                package.listed = true;
             }
         }
     }
@@ -354,6 +361,7 @@ impl Merged {
             let package = self.package("pypi", name);
             package.version = Some(version);
             package.installed = true;
+            package.listed = true;
             if outdated {
                 package.latest = text(entry.get("latest_version"));
             }
@@ -464,6 +472,7 @@ impl Merged {
                     _ => scope,
                 });
                 package.installed = true;
+                package.listed = true;
             }
         }
     }
@@ -485,6 +494,11 @@ impl Merged {
             ) else {
                 continue;
             };
+            // `log->cfg-if`: a dependency of a dependency, as its parent needs it (and usually
+            // `Removed`: gone from the tree once the parent is updated). Not the project's own.
+            if name.contains("->") {
+                continue;
+            }
             // `---` when no newer release exists, `Removed` when the crate is gone.
             let latest = text(dependency.get("latest")).filter(|l| l != "---" && l != "Removed");
             let scope = match dependency.get("kind").and_then(Value::as_str) {
@@ -501,6 +515,7 @@ impl Merged {
             package.latest = latest;
             package.scope = package.scope.or(scope);
             package.installed = true;
+            package.listed = true;
         }
     }
 
@@ -565,6 +580,7 @@ impl Merged {
             package.latest = Some(latest);
             package.scope = Some(Scope::Runtime);
             package.installed = true;
+            package.listed = true;
         }
     }
 
@@ -589,6 +605,7 @@ impl Merged {
             package.version = Some(version);
             package.latest = latest;
             package.installed = true;
+            package.listed = true;
         }
     }
 

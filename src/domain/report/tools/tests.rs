@@ -253,11 +253,10 @@ fn cargo_metadata_lists_the_direct_dependencies_with_their_kinds() {
     assert!(report.dependencies.iter().all(|d| d.latest.is_none()));
 }
 
-/// Shaped as cargo-outdated 0.17 prints `--format json` (one object per workspace member);
-/// `---` means nothing newer.
-const CARGO_OUTDATED: &str = r#"{"crate_name":"fixture-app","dependencies":[
-    {"name":"itoa","project":"0.4.8","compat":"---","latest":"1.0.15","kind":"Normal","platform":null},
-    {"name":"smallvec","project":"1.6.1","compat":"1.15.1","latest":"1.15.1","kind":"Development","platform":null}]}"#;
+/// cargo-outdated 0.17.0 on the metadata fixture's project: `log->cfg-if` is log's own
+/// dependency, listed with `Removed`.
+const CARGO_OUTDATED: &str =
+    include_str!("../../../../tests/fixtures/reports/cargo-outdated-0.17.0/outdated.json");
 
 #[test]
 fn cargo_outdated_and_audit_complete_the_metadata() {
@@ -274,14 +273,23 @@ fn cargo_outdated_and_audit_complete_the_metadata() {
         tools,
         [Tool::CargoMetadata, Tool::CargoOutdated, Tool::CargoAudit]
     );
+    let latest: Vec<(&str, Option<&str>)> = report
+        .dependencies
+        .iter()
+        .map(|d| (d.purl.as_str(), d.latest.as_deref()))
+        .collect();
+    // Four direct dependencies, all outdated; `log->cfg-if` is not one of them; the audit adds
+    // the vulnerable transitive `time`.
     assert_eq!(
-        find(&report, "pkg:cargo/itoa@0.4.8").latest.as_deref(),
-        Some("1.0.15")
-    );
-    // Checked, not listed: up to date.
-    assert_eq!(
-        find(&report, "pkg:cargo/log@0.4.8").latest.as_deref(),
-        Some("0.4.8")
+        latest,
+        [
+            ("pkg:cargo/cfg-if@0.1.10", Some("1.0.5")),
+            ("pkg:cargo/itoa@0.4.8", Some("1.0.19")),
+            ("pkg:cargo/log@0.4.8", Some("0.4.35")),
+            ("pkg:cargo/smallvec@1.6.1", Some("1.16.6")),
+            // Not checked for updates by anything: no latest (it is vulnerable anyway).
+            ("pkg:cargo/time@0.1.43", None),
+        ]
     );
     let smallvec = find(&report, "pkg:cargo/smallvec@1.6.1");
     assert_eq!(smallvec.advisories[0].id, "RUSTSEC-2021-0003");
