@@ -689,10 +689,27 @@ impl Merged {
                     })
                 })
                 .collect();
+            let groups_named: Vec<&str> = entry
+                .get("dependency_groups")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            let scope = if groups_named.contains(&"dev") {
+                Some(Scope::Dev)
+            } else if groups_named.contains(&"build") {
+                Some(Scope::Build)
+            } else if groups_named.contains(&"optional") {
+                Some(Scope::Optional)
+            } else {
+                None
+            };
             let package = self.package(ecosystem, name);
             if package.version.is_none() {
                 package.version = Some(version);
             }
+            package.scope = package.scope.or(scope);
             package.installed = true;
             for advisory in advisories {
                 if !package.advisories.iter().any(|a| a.id == advisory.id) {

@@ -373,3 +373,44 @@ fn osv_scanner_advisories_for_any_ecosystem() {
     let requests = find(&report, "pkg:pypi/requests@2.25.0");
     assert_eq!(requests.advisories[0].severity, Some(Severity::Medium));
 }
+
+const OSV_MAX_SEVERITY: &str =
+    include_str!("../../../../tests/fixtures/reports/osv-scanner-snapshot/max-severity.json");
+const OSV_MIXED: &str =
+    include_str!("../../../../tests/fixtures/reports/osv-scanner-snapshot/mixed-ecosystems.json");
+
+/// osv-scanner's own output snapshots: a CVSS group score, ecosystems, dependency groups, and a
+/// package known only by a commit (no version: nothing to report).
+#[test]
+fn osv_scanner_snapshots() {
+    let (_, report) = merge(&[OSV_MAX_SEVERITY]);
+    let mine1 = find(&report, "pkg:npm/mine1@1.2.3");
+    assert_eq!(
+        (
+            mine1.advisories[0].id.as_str(),
+            mine1.advisories[0].severity
+        ),
+        ("OSV-1", Some(Severity::Critical))
+    );
+    let (_, report) = merge(&[OSV_MIXED]);
+    let purls: Vec<(&str, Option<Scope>, usize)> = report
+        .dependencies
+        .iter()
+        .map(|d| (d.purl.as_str(), d.scope, d.advisories.len()))
+        .collect();
+    assert_eq!(
+        purls,
+        [
+            ("pkg:composer/author1/mine1@1.2.3", None, 2),
+            ("pkg:composer/author3/mine3@0.4.1", Some(Scope::Build), 2),
+            ("pkg:nuget/mine2@3.2.5", Some(Scope::Dev), 1),
+        ]
+    );
+    assert!(
+        report
+            .dependencies
+            .iter()
+            .flat_map(|d| &d.advisories)
+            .all(|a| a.severity == Some(Severity::Unknown))
+    );
+}
