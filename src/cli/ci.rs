@@ -204,6 +204,14 @@ async fn send(
                     }
                 }
             }
+            // A request that cannot even be built (a token with a line break, a bad URL) fails
+            // the same way every time: no retry.
+            Err(error) if error.is_builder() => {
+                return Err(Failure::Run(format!(
+                    "cannot build the request to {endpoint}: {error} (check DEPBADGE_URL, and that \
+                     the token is one line)"
+                )));
+            }
             Err(error) => (format!("cannot reach the server: {error}"), None),
         };
         // Full jitter spreads the retries of many CI jobs; the server's word wins.

@@ -120,9 +120,19 @@ async fn report_piped_into_push_makes_the_badge_npm_would(pool: PgPool) {
         text(&again.stdout)
     );
 
-    // A BOM is sent as one.
+    // A BOM is sent as one; the token from a mounted secret file, newline and all.
     let sbom = format!("{FIXTURES}/npm-11.19.1/sbom.json");
-    let bom = depbadge(&["push", "github.com/ci/npm-sbom", &sbom], &env, b"");
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), format!("{TOKEN}\n")).unwrap();
+    let token_file = secret.path().to_str().unwrap();
+    let bom = depbadge(
+        &["push", "github.com/ci/npm-sbom", &sbom],
+        &[
+            ("DEPBADGE_URL", env[0].1),
+            ("DEPBADGE_TOKEN_FILE", token_file),
+        ],
+        b"",
+    );
     assert!(bom.status.success(), "{}", text(&bom.stderr));
     assert_eq!(
         badge(&server, "/badges/github.com/ci/npm-sbom.svg?scope=all").await,
@@ -185,6 +195,21 @@ async fn push_exits_0_on_a_newer_report_and_1_with_the_error_on_a_refusal(pool: 
         report(0, "pkg:npm/a@1.0.0").as_bytes(),
     );
     assert_eq!(wrong_token.status.code(), Some(1));
+    // A token that is not one line cannot be sent: said at once, not retried.
+    let two_lines = depbadge(
+        &["push", slug],
+        &[
+            ("DEPBADGE_URL", env[0].1),
+            ("DEPBADGE_TOKEN", "first\nsecond"),
+        ],
+        report(0, "pkg:npm/a@1.0.0").as_bytes(),
+    );
+    assert_eq!(two_lines.status.code(), Some(1));
+    let stderr = text(&two_lines.stderr);
+    assert!(
+        stderr.contains("cannot build the request") && !stderr.contains("retrying"),
+        "{stderr}"
+    );
     assert!(
         text(&wrong_token.stderr).contains("refused with 401: unauthorized"),
         "{}",
