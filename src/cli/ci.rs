@@ -110,20 +110,9 @@ fn merge(inputs: &[(String, Value)]) -> Result<Merged, Failure> {
     Ok(merged)
 }
 
-/// `NAME`, or the content of the file `NAME_FILE` names (trailing newline trimmed).
+/// `NAME`, or the content of the file `NAME_FILE` names, as the server's settings are read.
 fn setting(name: &str) -> Result<Option<String>, Failure> {
-    let direct = std::env::var(name).ok().filter(|v| !v.is_empty());
-    let file = std::env::var(format!("{name}_FILE"))
-        .ok()
-        .filter(|v| !v.is_empty());
-    match (direct, file) {
-        (Some(_), Some(_)) => Err(Failure::Run(format!("set {name} or {name}_FILE, not both"))),
-        (Some(value), None) => Ok(Some(value)),
-        (None, Some(path)) => std::fs::read_to_string(&path)
-            .map(|v| Some(v.trim_end_matches(['\n', '\r']).to_owned()))
-            .map_err(|e| Failure::Run(format!("{name}_FILE={path}: {e}"))),
-        (None, None) => Ok(None),
-    }
+    crate::config::variable_or_file(name).map_err(|e| Failure::Run(e.to_string()))
 }
 
 /// PUTs the report, retrying connection errors, 429 and 5xx with exponential backoff and full

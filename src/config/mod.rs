@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 pub use database::DatabaseSettings;
-pub use sources::{Sources, VARIABLES};
+pub use sources::{Sources, VARIABLES, variable_or_file};
 pub use tokens::ApiTokens;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

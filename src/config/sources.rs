@@ -54,26 +54,13 @@ impl Sources {
             env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         let mut sources = Self::default();
         for &name in VARIABLES {
-            let file_variable = format!("{name}_FILE");
-            match (env.get(name), env.get(&file_variable)) {
-                (Some(_), Some(_)) => {
-                    return Err(ConfigError::new(
-                        name,
-                        format!("set either {name} or {file_variable}, not both"),
-                    ));
-                }
-                (Some(value), None) => {
-                    sources.values.insert(name.to_owned(), value.clone());
-                }
-                (None, Some(path)) => {
-                    let content = read_value_file(Path::new(path))
-                        .map_err(|message| ConfigError::new(&file_variable, message))?;
-                    sources.values.insert(name.to_owned(), content);
+            if let Some((value, from_file)) = value_or_file(&env, name)? {
+                sources.values.insert(name.to_owned(), value);
+                if from_file {
                     sources
                         .origins
-                        .insert(name.to_owned(), format!("{name} (from {file_variable})"));
+                        .insert(name.to_owned(), format!("{name} (from {name}_FILE)"));
                 }
-                (None, None) => {}
             }
         }
         Ok(sources)
@@ -100,6 +87,36 @@ impl Sources {
 
     pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
         self.values.iter()
+    }
+}
+
+/// `name` from the process environment, or the content of the file `NAME_FILE` names: for
+/// settings outside the server's configuration (the `push` command's URL and token).
+pub fn variable_or_file(name: &str) -> Result<Option<String>, ConfigError> {
+    let file_variable = format!("{name}_FILE");
+    let env: BTreeMap<String, String> = std::env::vars()
+        .filter(|(key, value)| (key == name || *key == file_variable) && !value.is_empty())
+        .collect();
+    Ok(value_or_file(&env, name)?.map(|(value, _)| value))
+}
+
+/// `name`'s value from `env`, or the content of the file `NAME_FILE` names (trailing newline
+/// trimmed), and whether it came from the file.
+fn value_or_file(
+    env: &BTreeMap<String, String>,
+    name: &str,
+) -> Result<Option<(String, bool)>, ConfigError> {
+    let file_variable = format!("{name}_FILE");
+    match (env.get(name), env.get(&file_variable)) {
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            name,
+            format!("set either {name} or {file_variable}, not both"),
+        )),
+        (Some(value), None) => Ok(Some((value.clone(), false))),
+        (None, Some(path)) => read_value_file(Path::new(path))
+            .map(|content| Some((content, true)))
+            .map_err(|message| ConfigError::new(&file_variable, message)),
+        (None, None) => Ok(None),
     }
 }
 

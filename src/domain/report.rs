@@ -59,6 +59,19 @@ pub enum Severity {
     Unknown,
 }
 
+impl Severity {
+    /// A severity as tools write it (`HIGH`, `moderate`, ...); `None` for anything else.
+    pub fn from_label(label: &str) -> Option<Self> {
+        match label.to_ascii_lowercase().as_str() {
+            "critical" => Some(Self::Critical),
+            "high" => Some(Self::High),
+            "medium" | "moderate" => Some(Self::Medium),
+            "low" => Some(Self::Low),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Advisory {
     pub id: String,

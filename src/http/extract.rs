@@ -65,18 +65,20 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().unwrap_or("");
-        let pairs = serde_urlencoded::from_str::<Vec<(String, String)>>(query).map_err(|e| {
-            ApiError::InvalidParameter {
-                field: "query",
-                message: e.to_string(),
-            }
-        })?;
-        Ok(Self(pairs))
+        Self::parse(parts.uri.query().unwrap_or(""))
     }
 }
 
 impl QueryParams {
+    fn parse(query: &str) -> Result<Self, ApiError> {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .map(Self)
+            .map_err(|e| ApiError::InvalidParameter {
+                field: "query",
+                message: e.to_string(),
+            })
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
@@ -210,12 +212,10 @@ fn format_of(request: &Request) -> Result<Format, ApiError> {
     if essence.as_deref() == Some("application/vnd.cyclonedx+json") {
         return Ok(Format::CycloneDx);
     }
-    let query = request.uri().query().unwrap_or("");
-    let named = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .ok()
-        .and_then(|pairs| pairs.into_iter().rev().find(|(key, _)| key == "format"));
-    if let Some((_, value)) = named {
-        return match value.as_str() {
+    // A malformed query is refused by the handler's own `QueryParams`.
+    let query = QueryParams::parse(request.uri().query().unwrap_or("")).ok();
+    if let Some(value) = query.as_ref().and_then(|query| query.get("format")) {
+        return match value {
             "depbadge" => Ok(Format::Native),
             "cyclonedx" => Ok(Format::CycloneDx),
             _ => Err(ApiError::InvalidParameter {

@@ -165,25 +165,18 @@ async fn unknown_slugs_are_answered_without_reading_the_database(pool: PgPool) {
         assert!([200, 404].contains(&status.as_u16()), "{path}: {status}");
     }
     let metrics = crate::metrics::scrape(&app).await;
-    let lookups = |result: &str| {
+    let count = |cache: &str, result: &str| {
         crate::metrics::sample(
             &metrics,
-            &format!(r#"depbadge_badge_cache_requests_total{{result="{result}"}}"#),
+            &format!(r#"depbadge_{cache}_cache_requests_total{{result="{result}"}}"#),
         )
         .unwrap_or(0.0)
     };
-    assert_eq!(lookups("absent"), (REQUESTS / 2) as f64, "{metrics}");
-    assert!(lookups("miss") < REQUESTS as f64 / 100.0, "{metrics}");
-    // The JSON API and the page ask the same filter.
-    let documents = |result: &str| {
-        crate::metrics::sample(
-            &metrics,
-            &format!(r#"depbadge_document_cache_requests_total{{result="{result}"}}"#),
-        )
-        .unwrap_or(0.0)
-    };
-    assert_eq!(documents("absent"), (REQUESTS / 2) as f64, "{metrics}");
-    assert!(documents("miss") < REQUESTS as f64 / 100.0, "{metrics}");
+    // Badges, and the JSON API with the page, ask the same filter.
+    for cache in ["badge", "document"] {
+        assert_eq!(count(cache, "absent"), (REQUESTS / 2) as f64, "{metrics}");
+        assert!(count(cache, "miss") < REQUESTS as f64 / 100.0, "{metrics}");
+    }
 
     // Reported through the other replica: heard, and read on the next request.
     let slug = "github.com/nobody/p2";

@@ -32,13 +32,17 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-async fn badge(server: &Server, path: &str) -> String {
-    let svg = reqwest::get(server.url(path))
+async fn fetch(server: &Server, path: &str) -> String {
+    reqwest::get(server.url(path))
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn badge(server: &Server, path: &str) -> String {
+    let svg = fetch(server, path).await;
     let start = svg.find("aria-label=\"").unwrap() + "aria-label=\"".len();
     svg[start..].split('"').next().unwrap().to_owned()
 }
@@ -86,22 +90,12 @@ async fn report_piped_into_push_makes_the_badge_npm_would(pool: PgPool) {
     );
     // Which tools made the report: in the document and on the page.
     let document: serde_json::Value =
-        reqwest::get(server.url("/v1/projects/github.com/ci/npm-app"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        serde_json::from_str(&fetch(&server, "/v1/projects/github.com/ci/npm-app").await).unwrap();
     assert_eq!(
         document["tools"],
         serde_json::json!([{ "name": "npm ls --json" }, { "name": "npm outdated --json" }])
     );
-    let page = reqwest::get(server.url("/projects/github.com/ci/npm-app"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&server, "/projects/github.com/ci/npm-app").await;
     assert!(
         page.contains("Reported by npm ls --json, npm outdated --json."),
         "{page}"
@@ -138,12 +132,7 @@ async fn report_piped_into_push_makes_the_badge_npm_would(pool: PgPool) {
         badge(&server, "/badges/github.com/ci/npm-sbom.svg?scope=all").await,
         "dependencies: unknown"
     );
-    let page = reqwest::get(server.url("/projects/github.com/ci/npm-sbom"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = fetch(&server, "/projects/github.com/ci/npm-sbom").await;
     assert!(page.contains("Reported by npm cli 11.19.1."), "{page}");
 }
 

@@ -284,7 +284,7 @@ impl Collected {
         let severity = vulnerability
             .ratings
             .iter()
-            .filter_map(|rating| rating.severity.as_deref().and_then(severity))
+            .filter_map(|rating| rating.severity.as_deref().and_then(Severity::from_label))
             .max_by_key(|severity| rank(*severity))
             .unwrap_or(Severity::Unknown);
         let url = vulnerability
@@ -346,16 +346,6 @@ fn scope_of(component: &Component) -> Scope {
     }
 }
 
-fn severity(value: &str) -> Option<Severity> {
-    match value.to_ascii_lowercase().as_str() {
-        "critical" => Some(Severity::Critical),
-        "high" => Some(Severity::High),
-        "medium" | "moderate" => Some(Severity::Medium),
-        "low" => Some(Severity::Low),
-        _ => None,
-    }
-}
-
 fn rank(severity: Severity) -> u8 {
     match severity {
         Severity::Unknown => 0,
@@ -382,6 +372,15 @@ mod tests {
         serde_json::from_str::<Bom>(json)
             .map_err(|e| invalid("body", e.to_string()))?
             .into_report()
+    }
+
+    fn purls(report: &BomReport) -> Vec<&str> {
+        report
+            .input
+            .dependencies
+            .iter()
+            .map(|d| d.purl.as_str())
+            .collect()
     }
 
     fn dependency<'a>(report: &'a BomReport, purl: &str) -> &'a DependencyInput {
@@ -428,12 +427,7 @@ mod tests {
     #[test]
     fn cyclonedx_py_1_6_environment_bom() {
         let report = read(CYCLONEDX_PY).unwrap();
-        let purls: Vec<&str> = report
-            .input
-            .dependencies
-            .iter()
-            .map(|d| d.purl.as_str())
-            .collect();
+        let purls = purls(&report);
         assert_eq!(
             purls,
             [
@@ -500,12 +494,7 @@ mod tests {
     #[test]
     fn nested_components_scopes_duplicates_and_ratings() {
         let report = read(HAND_MADE).unwrap();
-        let purls: Vec<&str> = report
-            .input
-            .dependencies
-            .iter()
-            .map(|d| d.purl.as_str())
-            .collect();
+        let purls = purls(&report);
         assert_eq!(
             purls,
             ["pkg:npm/a@1.0.0", "pkg:npm/b@1.0.0", "pkg:npm/c@3.0.0"]

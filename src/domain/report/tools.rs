@@ -304,10 +304,7 @@ impl Merged {
         self.outdated_checked.insert("npm");
         for (name, value) in json.as_object().into_iter().flatten() {
             // With --all, a package installed at several versions is an array of entries.
-            let entries: Vec<&Value> = match value {
-                Value::Array(entries) => entries.iter().collect(),
-                entry => vec![entry],
-            };
+            let entries = one_or_many(value);
             for entry in entries {
                 let (Some(current), Some(latest)) =
                     (text(entry.get("current")), text(entry.get("latest")))
@@ -369,21 +366,12 @@ impl Merged {
     }
 
     fn pip_audit(&mut self, json: &Value) {
-        for entry in json
-            .get("dependencies")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for entry in array(json.get("dependencies")) {
             let Some(name) = entry.get("name").and_then(Value::as_str) else {
                 continue;
             };
             let skipped = entry.get("skip_reason").is_some();
-            let advisories: Vec<AdvisoryInput> = entry
-                .get("vulns")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let advisories: Vec<AdvisoryInput> = array(entry.get("vulns"))
                 .filter_map(|vuln| {
                     let id = text(vuln.get("id"))?;
                     // pip-audit gives no severity: known vulnerable, severity unknown.
@@ -404,11 +392,7 @@ impl Merged {
 impl Merged {
     /// Direct dependencies of the workspace's members, with their kinds as scopes.
     fn cargo_metadata(&mut self, json: &Value) {
-        let packages: HashMap<&str, (&str, &str)> = json
-            .get("packages")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let packages: HashMap<&str, (&str, &str)> = array(json.get("packages"))
             .filter_map(|p| {
                 Some((
                     p.get("id")?.as_str()?,
@@ -416,19 +400,10 @@ impl Merged {
                 ))
             })
             .collect();
-        let members: BTreeSet<&str> = json
-            .get("workspace_members")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
+        let members: BTreeSet<&str> = array(json.get("workspace_members"))
             .filter_map(Value::as_str)
             .collect();
-        let nodes = json
-            .get("resolve")
-            .and_then(|r| r.get("nodes"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten();
+        let nodes = array(json.get("resolve").and_then(|r| r.get("nodes")));
         for node in nodes {
             if !node
                 .get("id")
@@ -437,12 +412,7 @@ impl Merged {
             {
                 continue;
             }
-            for dep in node
-                .get("deps")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for dep in array(node.get("deps")) {
                 let Some(pkg) = dep.get("pkg").and_then(Value::as_str) else {
                     continue;
                 };
@@ -450,11 +420,7 @@ impl Merged {
                 else {
                     continue;
                 };
-                let kinds: Vec<Option<&str>> = dep
-                    .get("dep_kinds")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
+                let kinds: Vec<Option<&str>> = array(dep.get("dep_kinds"))
                     .map(|k| k.get("kind").and_then(Value::as_str))
                     .collect();
                 let scope = if kinds.is_empty() || kinds.contains(&None) {
@@ -479,14 +445,10 @@ impl Merged {
 
     fn cargo_outdated(&mut self, json: &Value) {
         self.outdated_checked.insert("cargo");
-        let members: Vec<&Value> = match json {
-            Value::Array(members) => members.iter().collect(),
-            member => vec![member],
-        };
+        let members = one_or_many(json);
         for dependency in members
             .into_iter()
-            .filter_map(|m| m.get("dependencies").and_then(Value::as_array))
-            .flatten()
+            .flat_map(|m| array(m.get("dependencies")))
         {
             let (Some(name), Some(current)) = (
                 dependency.get("name").and_then(Value::as_str),
@@ -522,12 +484,7 @@ impl Merged {
     /// Vulnerable crates with their versions: listed even when the inventory does not name them
     /// (a transitive crate), since the audit says exactly which version is installed.
     fn cargo_audit(&mut self, json: &Value) {
-        let list = json
-            .get("vulnerabilities")
-            .and_then(|v| v.get("list"))
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten();
+        let list = array(json.get("vulnerabilities").and_then(|v| v.get("list")));
         for entry in list {
             let advisory = entry.get("advisory");
             let (Some(id), Some(name), Some(version)) = (
@@ -561,10 +518,7 @@ impl Merged {
     /// `go list -m -u -json all`: every module, `Update` when a newer one exists (without `-u`
     /// there is no `Update`, and nothing can be said: give `-u`).
     fn go_list(&mut self, json: &Value) {
-        let modules: Vec<&Value> = match json {
-            Value::Array(modules) => modules.iter().collect(),
-            module => vec![module],
-        };
+        let modules = one_or_many(json);
         // The main module has no `Version`, and is skipped with anything else that has none.
         for module in modules {
             let (Some(path), Some(version)) = (
@@ -585,12 +539,7 @@ impl Merged {
     }
 
     fn composer_outdated(&mut self, json: &Value) {
-        for entry in json
-            .get("installed")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for entry in array(json.get("installed")) {
             let (Some(name), Some(version)) = (
                 entry.get("name").and_then(Value::as_str),
                 text(entry.get("version")),
@@ -611,13 +560,7 @@ impl Merged {
 
     /// Vulnerable packages of any ecosystem, with their versions.
     fn osv_scanner(&mut self, json: &Value) {
-        let packages = json
-            .get("results")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|r| r.get("packages").and_then(Value::as_array))
-            .flatten();
+        let packages = array(json.get("results")).flat_map(|r| array(r.get("packages")));
         for entry in packages {
             let info = entry.get("package");
             let ecosystem = match info
@@ -640,38 +583,19 @@ impl Merged {
             ) else {
                 continue;
             };
-            let groups: Vec<&Value> = entry
-                .get("groups")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .collect();
-            let advisories: Vec<AdvisoryInput> = entry
-                .get("vulnerabilities")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let groups: Vec<&Value> = array(entry.get("groups")).collect();
+            let advisories: Vec<AdvisoryInput> = array(entry.get("vulnerabilities"))
                 .filter_map(|vuln| {
                     let id = text(vuln.get("id"))?;
                     let named = vuln
                         .get("database_specific")
                         .and_then(|d| d.get("severity"))
                         .and_then(Value::as_str)
-                        .and_then(|s| match s.to_ascii_lowercase().as_str() {
-                            "critical" => Some(Severity::Critical),
-                            "high" => Some(Severity::High),
-                            "moderate" | "medium" => Some(Severity::Medium),
-                            "low" => Some(Severity::Low),
-                            _ => None,
-                        });
+                        .and_then(Severity::from_label);
                     // Else the CVSS score of the group the id belongs to.
                     let scored = groups
                         .iter()
-                        .find(|g| {
-                            g.get("ids")
-                                .and_then(Value::as_array)
-                                .is_some_and(|ids| ids.iter().any(|i| i.as_str() == Some(&id)))
-                        })
+                        .find(|g| array(g.get("ids")).any(|i| i.as_str() == Some(&id)))
                         .and_then(|g| g.get("max_severity").and_then(Value::as_str))
                         .and_then(|score| score.parse::<f64>().ok())
                         .map(|score| match score {
@@ -689,11 +613,7 @@ impl Merged {
                     })
                 })
                 .collect();
-            let groups_named: Vec<&str> = entry
-                .get("dependency_groups")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
+            let groups_named: Vec<&str> = array(entry.get("dependency_groups"))
                 .filter_map(Value::as_str)
                 .collect();
             let scope = if groups_named.contains(&"dev") {
@@ -735,12 +655,7 @@ fn collect_npm_advisories<'a>(
     let Some(entry) = entries.get(name) else {
         return;
     };
-    for via in entry
-        .get("via")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    for via in array(entry.get("via")) {
         match via {
             Value::String(dependency) => {
                 if let Some((key, _)) = entries.get_key_value(dependency.as_str()) {
@@ -756,13 +671,11 @@ fn collect_npm_advisories<'a>(
                     .map(str::to_owned)
                     .or_else(|| advisory.get("source").map(|s| format!("npm-{s}")));
                 let Some(id) = id else { continue };
-                let severity = match advisory.get("severity").and_then(Value::as_str) {
-                    Some("critical") => Severity::Critical,
-                    Some("high") => Severity::High,
-                    Some("moderate" | "medium") => Severity::Medium,
-                    Some("low") => Severity::Low,
-                    _ => Severity::Unknown,
-                };
+                let severity = advisory
+                    .get("severity")
+                    .and_then(Value::as_str)
+                    .and_then(Severity::from_label)
+                    .unwrap_or(Severity::Unknown);
                 if !advisories.iter().any(|a| a.id == id) {
                     advisories.push(AdvisoryInput {
                         id,
@@ -773,6 +686,19 @@ fn collect_npm_advisories<'a>(
             }
             _ => {}
         }
+    }
+}
+
+/// The items of an array; nothing for anything else.
+fn array(value: Option<&Value>) -> impl Iterator<Item = &Value> {
+    value.and_then(Value::as_array).into_iter().flatten()
+}
+
+/// A stream of documents arrives as an array (see the command line); one document is one item.
+fn one_or_many(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Array(items) => items.iter().collect(),
+        item => vec![item],
     }
 }
 
