@@ -188,14 +188,8 @@ impl BadgeCache {
         scope: ScopeSelection,
         read: impl Future<Output = Result<Option<ScopeStatus>, E>>,
     ) -> Result<Option<ScopeStatus>, Arc<E>> {
-        self.coalesced(
-            &self.status_reads,
-            slug_key,
-            scope,
-            read,
-            |status, ticket| self.store_status(slug_key, scope, status, ticket),
-        )
-        .await
+        self.coalesced(&self.status_reads, &self.statuses, slug_key, scope, read)
+            .await
     }
 
     /// [`Self::read_status`] for documents.
@@ -205,30 +199,30 @@ impl BadgeCache {
         scope: ScopeSelection,
         read: impl Future<Output = Result<Document, E>>,
     ) -> Result<Document, Arc<E>> {
-        self.coalesced(
-            &self.document_reads,
-            slug_key,
-            scope,
-            read,
-            |document, ticket| self.store_document(slug_key, scope, document, ticket),
-        )
-        .await
+        self.coalesced(&self.document_reads, &self.documents, slug_key, scope, read)
+            .await
     }
 
     async fn coalesced<V: Clone + Send + Sync + 'static, E: Send + Sync + 'static>(
         &self,
         reads: &moka::future::Cache<SlugScope, V>,
+        cache: &Cache<SlugScope, Entry<V>>,
         slug_key: &str,
         scope: ScopeSelection,
         read: impl Future<Output = Result<V, E>>,
-        store: impl FnOnce(V, ReadTicket),
     ) -> Result<V, Arc<E>> {
         let key: SlugScope = (Arc::from(slug_key), scope);
         let result = reads
             .try_get_with(key.clone(), async {
+                // The caller saw no fresh entry, but a read that ended since may have stored one
+                // (and left `reads` already): without this look, every request that missed just
+                // before that read ended would read again.
+                if let Lookup::Fresh(value) = self.lookup(cache, slug_key, scope) {
+                    return Ok(value);
+                }
                 let ticket = self.ticket();
                 let value = read.await?;
-                store(value.clone(), ticket);
+                cache.insert(key.clone(), self.entry(value.clone(), ticket));
                 Ok(value)
             })
             .await;
@@ -424,6 +418,33 @@ mod tests {
             cache.status("a.io/b", ScopeSelection::Runtime),
             Lookup::Stale(status())
         );
+    }
+
+    /// The window the fleet's stampede step once caught: a request looks the badge up (stale),
+    /// another request's read ends and stores it, then the first asks for a read. It must get
+    /// the stored value, not read again.
+    #[tokio::test]
+    async fn a_request_that_missed_just_before_a_read_ended_does_not_read_again() {
+        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        cache.store_status("a.io/b", ScopeSelection::Runtime, status(), cache.ticket());
+        cache.invalidate("a.io/b");
+        let seen_by_both = cache.status("a.io/b", ScopeSelection::Runtime);
+        assert_eq!(seen_by_both, Lookup::Stale(status()));
+
+        let reads = AtomicU64::new(0);
+        let read = || async {
+            reads.fetch_add(1, Ordering::SeqCst);
+            Ok::<_, ()>(status())
+        };
+        let first = cache
+            .read_status("a.io/b", ScopeSelection::Runtime, read())
+            .await;
+        let second = cache
+            .read_status("a.io/b", ScopeSelection::Runtime, read())
+            .await;
+        assert_eq!(first, Ok(status()));
+        assert_eq!(second, Ok(status()));
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
     }
 
     #[test]
