@@ -202,6 +202,8 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     }
     .await;
+    // Log lines are written in batches: the last ones go out before anything else is said.
+    ops::log_sink::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Config(error)) => {

@@ -1,8 +1,14 @@
 //! One access event per request (docs/contract.md §8): method, route template, status, latency and request id;
 //! and the request's HTTP metrics, under the same labels.
 //! The request id is taken from `X-Request-Id` when it is sane, else generated, and echoed back.
+//!
+//! This runs for every request, so it is written for speed (docs/performance.md): the JSON line is
+//! written straight into a reused buffer, the same as the tracing subscriber would write it, and
+//! handed to the log sink that batches writes to stdout.
 
-use std::time::Instant;
+use std::cell::RefCell;
+use std::io::Write;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::HeaderValue;
@@ -10,48 +16,277 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 use crate::ops::metrics::Metrics;
+use crate::ops::{log_sink, telemetry};
 
 pub const REQUEST_ID: &str = "x-request-id";
 const MAX_REQUEST_ID_LEN: usize = 128;
+const TARGET: &str = "depbadge::access";
 
 pub async fn log_request(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = request
         .headers()
         .get(REQUEST_ID)
-        .and_then(|value| value.to_str().ok())
         // Only visible ASCII, bounded: a client must not be able to forge log lines.
         .filter(|id| {
-            !id.is_empty()
-                && id.len() <= MAX_REQUEST_ID_LEN
-                && id.bytes().all(|b| b.is_ascii_graphic())
+            let id = id.as_bytes();
+            !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.iter().all(u8::is_ascii_graphic)
         })
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        .cloned()
+        .unwrap_or_else(generated_request_id);
     // The method as sent only when it is a known one: a client may send any token of any length.
     let method = Metrics::method_label(request.method().as_str());
     // The route template, never the raw path: slugs would make logs and metrics unbounded.
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let route = super::route_label(request.extensions().get::<MatchedPath>());
 
     let mut response = next.run(request).await;
 
-    let seconds = started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed();
     let status = response.status().as_u16();
-    metrics.record_request(method, &route, status, seconds);
-    let latency_ms = seconds * 1000.0;
-    tracing::info!(
-        target: "depbadge::access",
+    metrics.record_request(method, route, status, elapsed.as_secs_f64());
+    let event = AccessEvent {
         method,
         route,
         status,
-        latency_ms,
-        request_id,
-        "request"
-    );
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
+        // Whole microseconds: the clock's finer digits are noise.
+        latency_ms: elapsed.as_micros() as f64 / 1000.0,
+        // Visible ASCII, checked above or generated.
+        request_id: request_id.to_str().unwrap_or_default(),
+    };
+    if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
+        event.log();
     }
+    response.headers_mut().insert(REQUEST_ID, request_id);
     response
+}
+
+/// A UUID v4 from a fast generator seeded once per thread: it correlates log lines and is no
+/// secret, so it needs no system call for entropy (docs/decisions.md, "Request ids").
+fn generated_request_id() -> HeaderValue {
+    let uuid = uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes()).into_uuid();
+    let mut text = [0; uuid::fmt::Hyphenated::LENGTH];
+    HeaderValue::from_bytes(uuid.hyphenated().encode_lower(&mut text).as_bytes())
+        .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
+}
+
+pub struct AccessEvent<'a> {
+    pub method: &'static str,
+    pub route: &'static str,
+    pub status: u16,
+    pub latency_ms: f64,
+    pub request_id: &'a str,
+}
+
+impl AccessEvent<'_> {
+    fn log(&self) {
+        if !telemetry::json_lines() {
+            // Text for a person at a terminal, or whatever subscriber a test installed.
+            tracing::info!(
+                target: TARGET,
+                method = self.method,
+                route = self.route,
+                status = self.status,
+                latency_ms = self.latency_ms,
+                request_id = self.request_id,
+                "request"
+            );
+            return;
+        }
+        thread_local! {
+            static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+        }
+        LINE.with_borrow_mut(|line| {
+            line.clear();
+            self.write_json(SystemTime::now(), line);
+            log_sink::append(line);
+        });
+    }
+
+    /// The line the JSON subscriber writes for this event, field for field.
+    pub fn write_json(&self, now: SystemTime, line: &mut Vec<u8>) {
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        write_timestamp(now, line);
+        line.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\",\"method\":");
+        write_json_value(line, self.method);
+        line.extend_from_slice(b",\"route\":");
+        write_json_value(line, self.route);
+        line.extend_from_slice(b",\"status\":");
+        write_json_value(line, &self.status);
+        line.extend_from_slice(b",\"latency_ms\":");
+        write_json_value(line, &self.latency_ms);
+        line.extend_from_slice(b",\"request_id\":");
+        write_json_value(line, self.request_id);
+        line.extend_from_slice(b",\"target\":\"");
+        line.extend_from_slice(TARGET.as_bytes());
+        line.extend_from_slice(b"\"}\n");
+    }
+}
+
+/// serde_json's escaping and number formatting, without building a value.
+fn write_json_value<T: serde::Serialize + ?Sized>(line: &mut Vec<u8>, value: &T) {
+    // Writing a string or a number into a Vec cannot fail.
+    let _ = serde_json::to_writer(line, value);
+}
+
+/// RFC 3339 in UTC with microseconds, as the subscriber writes it. The part up to the seconds is
+/// formatted once per second per thread.
+fn write_timestamp(now: SystemTime, line: &mut Vec<u8>) {
+    thread_local! {
+        static SECOND: RefCell<(u64, String)> = const { RefCell::new((u64::MAX, String::new())) };
+    }
+    let since_epoch = now.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO);
+    let seconds = since_epoch.as_secs();
+    SECOND.with_borrow_mut(|(cached, text)| {
+        if *cached != seconds {
+            *cached = seconds;
+            text.clear();
+            let at =
+                chrono::DateTime::<chrono::Utc>::from(UNIX_EPOCH + Duration::from_secs(seconds));
+            text.push_str(&at.format("%Y-%m-%dT%H:%M:%S").to_string());
+        }
+        line.extend_from_slice(text.as_bytes());
+    });
+    // Writing into a Vec cannot fail.
+    let _ = write!(line, ".{:06}Z", since_epoch.subsec_micros());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use proptest::prelude::*;
+    use serde_json::Value;
+
+    use super::*;
+
+    /// What the JSON subscriber (as `telemetry::init` configures it) writes for `event`.
+    fn subscriber_line(event: &AccessEvent<'_>) -> String {
+        let written = Arc::new(Mutex::new(Vec::new()));
+        let sink = written.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .with_writer(move || WriterTo(sink.clone()))
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info!(
+                target: TARGET,
+                method = event.method,
+                route = event.route,
+                status = event.status,
+                latency_ms = event.latency_ms,
+                request_id = event.request_id,
+                "request"
+            );
+        });
+        let bytes = written.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    struct WriterTo(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for WriterTo {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn our_line(event: &AccessEvent<'_>, now: SystemTime) -> String {
+        let mut line = Vec::new();
+        event.write_json(now, &mut line);
+        String::from_utf8(line).unwrap()
+    }
+
+    /// The timestamp is the only part that differs between two writes; swap it for a marker.
+    fn without_timestamp(line: &str) -> String {
+        let start = line.find("\"timestamp\":\"").unwrap() + 13;
+        let end = start + line[start..].find('"').unwrap();
+        format!("{}T{}", &line[..start], &line[end..])
+    }
+
+    #[test]
+    fn the_line_is_the_one_the_json_subscriber_writes() {
+        for request_id in [
+            "3537aa76-daa8-49be-9868-705ba2cd95d1",
+            r#"a"b\c"#,
+            "tab\there\u{7}bell\u{2028}é",
+        ] {
+            for latency_ms in [0.054, 12.5, 0.0, 1234.567] {
+                let event = AccessEvent {
+                    method: "GET",
+                    route: "/badges/{*path}",
+                    status: 304,
+                    latency_ms,
+                    request_id,
+                };
+                let theirs = subscriber_line(&event);
+                let ours = our_line(&event, SystemTime::now());
+                assert_eq!(without_timestamp(&ours), without_timestamp(&theirs));
+            }
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        let event = AccessEvent {
+            method: "GET",
+            route: "/healthz",
+            status: 200,
+            latency_ms: 0.1,
+            request_id: "x",
+        };
+        // Today, a year ahead, two instants in one second (the cached part) and the next second.
+        let now = SystemTime::now();
+        for at in [
+            now,
+            now + Duration::from_secs(366 * 86_400),
+            UNIX_EPOCH + Duration::new(1_795_000_000, 7_000),
+            UNIX_EPOCH + Duration::new(1_795_000_000, 999_999_000),
+            UNIX_EPOCH + Duration::new(1_795_000_001, 0),
+        ] {
+            let line: Value = serde_json::from_str(&our_line(&event, at)).unwrap();
+            let text = line["timestamp"].as_str().unwrap();
+            assert_eq!(text.len(), "2026-11-28T01:07:24.138004Z".len(), "{text}");
+            let parsed = chrono::DateTime::parse_from_rfc3339(text).unwrap();
+            let expected = chrono::DateTime::<chrono::Utc>::from(at);
+            assert_eq!(
+                parsed.timestamp_micros(),
+                expected.timestamp_micros(),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn generated_request_ids_are_uuid_v4_and_differ() {
+        let ids: Vec<String> = (0..1000)
+            .map(|_| generated_request_id().to_str().unwrap().to_owned())
+            .collect();
+        for id in &ids {
+            let uuid = uuid::Uuid::parse_str(id).unwrap();
+            assert_eq!(uuid.get_version_num(), 4, "{id}");
+        }
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+    }
+
+    proptest! {
+        /// Whatever the request id (any text, though only visible ASCII gets here), the line is
+        /// one JSON object on one line that gives the id back.
+        #[test]
+        fn any_request_id_makes_one_valid_line(request_id in any::<String>(), latency_ms in any::<f64>()) {
+            let event = AccessEvent { method: "GET", route: "unmatched", status: 404, latency_ms: latency_ms.abs() % 1e9, request_id: &request_id };
+            let line = our_line(&event, SystemTime::now());
+            prop_assert!(line.ends_with('\n'));
+            prop_assert_eq!(line.matches('\n').count(), 1);
+            let parsed: Value = serde_json::from_str(&line).unwrap();
+            prop_assert_eq!(parsed["request_id"].as_str(), Some(request_id.as_str()));
+        }
+    }
 }

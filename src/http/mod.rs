@@ -9,10 +9,11 @@ mod health;
 mod pages;
 mod projects;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::MatchedPath;
 use axum::handler::Handler;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get};
@@ -110,6 +111,19 @@ pub fn route_paths() -> Vec<&'static str> {
         .into_iter()
         .map(|(path, _)| path)
         .collect()
+}
+
+/// The route label of logs and metrics: the template the request matched, or `unmatched`.
+fn route_label(matched: Option<&MatchedPath>) -> &'static str {
+    static TEMPLATES: LazyLock<Vec<&'static str>> = LazyLock::new(route_paths);
+    matched
+        .and_then(|matched| {
+            TEMPLATES
+                .iter()
+                .find(|template| **template == matched.as_str())
+        })
+        .copied()
+        .unwrap_or("unmatched")
 }
 
 pub fn router(state: AppState) -> Router {

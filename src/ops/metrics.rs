@@ -5,8 +5,9 @@
 //! own counts. Labels are low-cardinality by construction: route templates, never paths; the
 //! HTTP method from a closed set.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, Unit};
 use metrics_exporter_prometheus::{
@@ -40,13 +41,26 @@ const KNOWN_METHODS: [&str; 6] = ["GET", "HEAD", "PUT", "DELETE", "POST", "OPTIO
 const METADATA: Metadata<'static> =
     Metadata::new(module_path!(), metrics::Level::INFO, Some(module_path!()));
 
-/// The service's metrics. Cheap to clone: every clone records into the same registry.
+/// The service's metrics. Cheap to clone (one reference count): every clone records into the
+/// same registry.
 #[derive(Clone)]
-pub struct Metrics {
-    recorder: Arc<PrometheusRecorder>,
+pub struct Metrics(Arc<Registry>);
+
+/// The labels of an HTTP request's metrics: method, route template, status.
+type RequestLabels = (&'static str, &'static str, u16);
+
+struct Registry {
+    recorder: PrometheusRecorder,
     handle: PrometheusHandle,
-    /// How many times [`Self::run_upkeep_every`] has drained the histograms (scrapes aside).
-    periodic_upkeeps: Arc<AtomicU64>,
+    /// How many times [`Metrics::run_upkeep_every`] has drained the histograms (scrapes aside).
+    periodic_upkeeps: AtomicU64,
+    // Handles registered once: finding one by name and labels costs a key with owned label
+    // strings and a hashed lookup, which per request was a measurable share of a cached badge.
+    requests: RwLock<HashMap<RequestLabels, (Counter, Histogram)>>,
+    badge_lookups: [Counter; CacheResult::ALL.len()],
+    document_lookups: [Counter; CacheResult::ALL.len()],
+    db_reads: [Counter; DbRead::ALL.len()],
+    reports: [Counter; ReportResult::ALL.len()],
 }
 
 impl Default for Metrics {
@@ -78,12 +92,25 @@ pub enum DbRead {
 }
 
 impl CacheResult {
+    const ALL: [Self; 4] = [Self::Hit, Self::Miss, Self::Stale, Self::Absent];
+
     fn label(self) -> &'static str {
         match self {
             Self::Hit => "hit",
             Self::Miss => "miss",
             Self::Stale => "stale",
             Self::Absent => "absent",
+        }
+    }
+}
+
+impl DbRead {
+    const ALL: [Self; 2] = [Self::Status, Self::Document];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Status => "status",
+            Self::Document => "document",
         }
     }
 }
@@ -96,6 +123,24 @@ pub enum ReportResult {
     Rejected,
 }
 
+impl ReportResult {
+    const ALL: [Self; 4] = [
+        Self::Created,
+        Self::Updated,
+        Self::Unchanged,
+        Self::Rejected,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::Rejected => "rejected",
+        }
+    }
+}
+
 impl Metrics {
     pub fn new() -> Self {
         let builder = PrometheusBuilder::new();
@@ -103,11 +148,18 @@ impl Metrics {
             .set_buckets_for_metric(Matcher::Full(HTTP_DURATION.to_owned()), &DURATION_BUCKETS)
             .unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
-        let metrics = Self {
+        let labelled = |name, label, value| counter(&recorder, name, &[(label, value)]);
+        let metrics = Self(Arc::new(Registry {
             handle: recorder.handle(),
-            recorder: Arc::new(recorder),
-            periodic_upkeeps: Arc::default(),
-        };
+            periodic_upkeeps: AtomicU64::new(0),
+            requests: RwLock::default(),
+            badge_lookups: CacheResult::ALL.map(|r| labelled(BADGE_CACHE, "result", r.label())),
+            document_lookups: CacheResult::ALL
+                .map(|r| labelled(DOCUMENT_CACHE, "result", r.label())),
+            db_reads: DbRead::ALL.map(|r| labelled(DB_READS, "read", r.label())),
+            reports: ReportResult::ALL.map(|r| labelled(REPORTS_INGESTED, "result", r.label())),
+            recorder,
+        }));
         metrics.describe();
         metrics
             .gauge(BUILD_INFO, &[("version", env!("CARGO_PKG_VERSION"))])
@@ -118,23 +170,20 @@ impl Metrics {
     }
 
     fn counter(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Counter {
-        self.recorder
-            .register_counter(&key(name, labels), &METADATA)
+        counter(&self.0.recorder, name, labels)
     }
 
     fn gauge(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Gauge {
-        self.recorder.register_gauge(&key(name, labels), &METADATA)
-    }
-
-    fn histogram(&self, name: &'static str, labels: &[(&'static str, &str)]) -> Histogram {
-        self.recorder
-            .register_histogram(&key(name, labels), &METADATA)
+        self.0
+            .recorder
+            .register_gauge(&key(name, labels), &METADATA)
     }
 
     fn describe(&self) {
         let describe = |name: &'static str, unit: Option<Unit>, text: &'static str| {
             // The same call registers the HELP text whatever the kind.
-            self.recorder
+            self.0
+                .recorder
                 .describe_counter(KeyName::from_const_str(name), unit, text.into());
         };
         describe(
@@ -212,7 +261,7 @@ impl Metrics {
     /// Drains histogram samples into their buckets. Without it, samples pile up between scrapes
     /// (about 1 MB/s under load); [`Self::run_upkeep_every`] calls it periodically.
     pub fn run_upkeep(&self) {
-        self.handle.run_upkeep();
+        self.0.handle.run_upkeep();
     }
 
     /// Runs [`Self::run_upkeep`] every `period`, until the task is aborted.
@@ -222,13 +271,13 @@ impl Metrics {
         loop {
             ticks.tick().await;
             self.run_upkeep();
-            self.periodic_upkeeps.fetch_add(1, Ordering::Relaxed);
+            self.0.periodic_upkeeps.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// How many periodic upkeeps have run: a process that is never scraped still drains.
     pub fn periodic_upkeeps(&self) -> u64 {
-        self.periodic_upkeeps.load(Ordering::Relaxed)
+        self.0.periodic_upkeeps.load(Ordering::Relaxed)
     }
 
     /// The label value of an HTTP method: itself when known, else `other`.
@@ -248,45 +297,65 @@ impl Metrics {
         self.gauge(DB_POOL, &[("state", "idle")]).set(idle);
         self.gauge(DB_POOL, &[("state", "max")])
             .set(f64::from(pool.options().get_max_connections()));
-        self.handle.run_upkeep();
-        self.handle.render()
+        self.0.handle.run_upkeep();
+        self.0.handle.render()
     }
 
-    pub fn record_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let method = Self::method_label(method);
+    /// Counts a request and its latency. `route` is a template (a closed set, as `method` is
+    /// once labelled), so the handles registered here are bounded.
+    pub fn record_request(&self, method: &str, route: &'static str, status: u16, seconds: f64) {
+        let labels = (Self::method_label(method), route, status);
+        let registered = self
+            .0
+            .requests
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&labels)
+            .cloned();
+        let (count, latency) = registered.unwrap_or_else(|| self.register_request(labels));
+        count.increment(1);
+        latency.record(seconds);
+    }
+
+    fn register_request(&self, labels: RequestLabels) -> (Counter, Histogram) {
+        let (method, route, status) = labels;
         let status = status.to_string();
-        let labels = [("method", method), ("route", route), ("status", &status)];
-        self.counter(HTTP_REQUESTS, &labels).increment(1);
-        self.histogram(HTTP_DURATION, &labels).record(seconds);
+        let key = |name| {
+            key(
+                name,
+                &[("method", method), ("route", route), ("status", &status)],
+            )
+        };
+        let handles = (
+            self.0
+                .recorder
+                .register_counter(&key(HTTP_REQUESTS), &METADATA),
+            self.0
+                .recorder
+                .register_histogram(&key(HTTP_DURATION), &METADATA),
+        );
+        self.0
+            .requests
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(labels, handles.clone());
+        handles
     }
 
     pub fn record_badge_lookup(&self, result: CacheResult) {
-        self.counter(BADGE_CACHE, &[("result", result.label())])
-            .increment(1);
+        self.0.badge_lookups[result as usize].increment(1);
     }
 
     pub fn record_document_lookup(&self, result: CacheResult) {
-        self.counter(DOCUMENT_CACHE, &[("result", result.label())])
-            .increment(1);
+        self.0.document_lookups[result as usize].increment(1);
     }
 
     pub fn record_db_read(&self, read: DbRead) {
-        let read = match read {
-            DbRead::Status => "status",
-            DbRead::Document => "document",
-        };
-        self.counter(DB_READS, &[("read", read)]).increment(1);
+        self.0.db_reads[read as usize].increment(1);
     }
 
     pub fn record_report(&self, result: ReportResult) {
-        let result = match result {
-            ReportResult::Created => "created",
-            ReportResult::Updated => "updated",
-            ReportResult::Unchanged => "unchanged",
-            ReportResult::Rejected => "rejected",
-        };
-        self.counter(REPORTS_INGESTED, &[("result", result)])
-            .increment(1);
+        self.0.reports[result as usize].increment(1);
     }
 
     pub fn set_db_up(&self, up: bool) {
@@ -327,6 +396,14 @@ impl Drop for OpenConnection {
     }
 }
 
+fn counter(
+    recorder: &PrometheusRecorder,
+    name: &'static str,
+    labels: &[(&'static str, &str)],
+) -> Counter {
+    recorder.register_counter(&key(name, labels), &METADATA)
+}
+
 fn key(name: &'static str, labels: &[(&'static str, &str)]) -> Key {
     let labels: Vec<Label> = labels
         .iter()
@@ -345,7 +422,7 @@ mod tests {
         for method in ["GET", "BREW", "X-UNIQUE-1", "X-UNIQUE-2"] {
             metrics.record_request(method, "/healthz", 200, 0.001);
         }
-        let text = metrics.handle.render();
+        let text = metrics.0.handle.render();
         assert!(
             text.contains(r#"http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
             "{text}"
@@ -360,6 +437,28 @@ mod tests {
         );
     }
 
+    /// The handles registered up front are indexed by the enums' discriminants.
+    #[test]
+    fn each_pre_registered_counter_carries_its_own_label() {
+        let metrics = Metrics::new();
+        metrics.record_badge_lookup(CacheResult::Stale);
+        metrics.record_document_lookup(CacheResult::Absent);
+        metrics.record_db_read(DbRead::Document);
+        metrics.record_report(ReportResult::Unchanged);
+        let text = metrics.0.handle.render();
+        for line in [
+            r#"depbadge_badge_cache_requests_total{result="stale"} 1"#,
+            r#"depbadge_badge_cache_requests_total{result="hit"} 0"#,
+            r#"depbadge_document_cache_requests_total{result="absent"} 1"#,
+            r#"depbadge_db_reads_total{read="document"} 1"#,
+            r#"depbadge_db_reads_total{read="status"} 0"#,
+            r#"depbadge_reports_ingested_total{result="unchanged"} 1"#,
+            r#"depbadge_reports_ingested_total{result="created"} 0"#,
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
+    }
+
     #[test]
     fn each_instance_counts_only_its_own_events() {
         let (one, two) = (Metrics::new(), Metrics::new());
@@ -367,12 +466,14 @@ mod tests {
         one.record_report(ReportResult::Created);
         two.record_report(ReportResult::Created);
         assert!(
-            one.handle
+            one.0
+                .handle
                 .render()
                 .contains(r#"depbadge_reports_ingested_total{result="created"} 2"#)
         );
         assert!(
-            two.handle
+            two.0
+                .handle
                 .render()
                 .contains(r#"depbadge_reports_ingested_total{result="created"} 1"#)
         );

@@ -1,7 +1,8 @@
-//! Operations: logging, readiness state, the database watcher and shutdown signals.
+//! Operations: logging (batched on its way to stdout), readiness state, the database watcher and shutdown signals.
 
 pub mod database;
 pub mod invalidation;
+pub mod log_sink;
 pub mod metrics;
 pub mod readiness;
 pub mod shutdown;

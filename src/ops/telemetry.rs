@@ -1,10 +1,18 @@
 //! Logs: one JSON object per line on stdout (or human-readable text), filtered by `RUST_LOG`.
 
+//! Every line goes through [`super::log_sink`], which batches the writes.
+
+use std::sync::OnceLock;
+
 use tracing_subscriber::EnvFilter;
 
+use super::log_sink::SinkWriter;
 use crate::config::LogFormat;
 
 const DEFAULT_FILTER: &str = "info,sqlx=warn";
+
+/// The format of the installed subscriber, once one is installed by [`init`].
+static INSTALLED: OnceLock<LogFormat> = OnceLock::new();
 
 /// Installs the global subscriber. Safe to call more than once (tests): later calls do nothing.
 pub fn init(format: LogFormat, rust_log: Option<&str>) {
@@ -13,8 +21,8 @@ pub fn init(format: LogFormat, rust_log: Option<&str>) {
         .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stdout);
-    let _already_installed = match format {
+        .with_writer(SinkWriter);
+    let installed = match format {
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
@@ -26,4 +34,13 @@ pub fn init(format: LogFormat, rust_log: Option<&str>) {
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
             .try_init(),
     };
+    if installed.is_ok() {
+        let _ = INSTALLED.set(format);
+    }
+}
+
+/// Whether lines are JSON written by this process's subscriber: the access log then writes its
+/// own lines, the same as the subscriber would, without going through it.
+pub fn json_lines() -> bool {
+    INSTALLED.get() == Some(&LogFormat::Json)
 }

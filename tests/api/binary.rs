@@ -1,8 +1,10 @@
 //! End-to-end: the real `depbadge` binary, as an operator runs it.
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -750,4 +752,88 @@ async fn a_request_in_flight_during_shutdown_completes(pool: PgPool) {
             "the server did not exit after draining",
         )
         .await;
+}
+
+/// Log lines are written in batches (docs/performance.md); none may be lost when the process
+/// stops. Clients keep requesting, each with its own request id, from before SIGTERM until the
+/// listener closes; every request that got an answer has exactly one access line, every line
+/// is whole JSON, and the last line the process logs ("depbadge stopped") is there.
+#[sqlx::test]
+async fn no_log_line_is_lost_across_shutdown_under_load(pool: PgPool) {
+    let mut server = start(&database_url(&pool), &[("DEPBADGE_SHUTDOWN_DELAY", "1s")]);
+    let client = reqwest::Client::new();
+    wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
+
+    let signalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let clients: Vec<_> = (0..8)
+        .map(|worker| {
+            let (client, url, signalled) = (
+                client.clone(),
+                server.url("/badge/load-test-blue.svg"),
+                signalled.clone(),
+            );
+            tokio::spawn(async move {
+                // (request id, answered after SIGTERM) for every answered request.
+                let mut answered = Vec::new();
+                for n in 0.. {
+                    let id = format!("load-{worker}-{n}");
+                    let after_signal = signalled.load(std::sync::atomic::Ordering::SeqCst);
+                    match client.get(&url).header("x-request-id", &id).send().await {
+                        Ok(response) => {
+                            assert_eq!(response.status().as_u16(), 200);
+                            assert_eq!(response.headers()["x-request-id"], id.as_str());
+                            answered.push((id, after_signal));
+                        }
+                        // The listener closed: this client is done.
+                        Err(_) if after_signal => break,
+                        Err(e) => panic!("{id} failed before SIGTERM: {e}"),
+                    }
+                }
+                answered
+            })
+        })
+        .collect();
+    // Load first, then the signal while it runs.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    signalled.store(true, std::sync::atomic::Ordering::SeqCst);
+    server.terminate();
+    let mut answered = Vec::new();
+    for client in clients {
+        answered.extend(client.await.unwrap());
+    }
+    server
+        .assert_exits_cleanly_within(Duration::from_secs(20), "no exit after SIGTERM")
+        .await;
+
+    let stdout = server.stdout();
+    let events: Vec<Value> = stdout
+        .lines()
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not one JSON line: {line}"))
+        })
+        .collect();
+    let mut logged: HashMap<&str, usize> = HashMap::new();
+    for event in &events {
+        if let (true, Some(id)) = (
+            event["target"] == "depbadge::access",
+            event["request_id"].as_str(),
+        ) {
+            *logged.entry(id).or_default() += 1;
+        }
+    }
+    let after_signal = answered.iter().filter(|(_, after)| *after).count();
+    println!(
+        "{} requests answered, {after_signal} after SIGTERM; {} lines logged",
+        answered.len(),
+        events.len()
+    );
+    assert!(after_signal > 0, "no request was answered after SIGTERM");
+    for (id, _) in &answered {
+        assert_eq!(logged.get(id.as_str()), Some(&1), "access lines for {id}");
+    }
+    assert_eq!(
+        events.last().and_then(|e| e["message"].as_str()),
+        Some("depbadge stopped"),
+        "the last line"
+    );
 }

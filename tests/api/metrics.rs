@@ -120,11 +120,15 @@ async fn the_admin_listener_serves_the_spec_metrics_with_route_templates(pool: P
             "{series} in\n{metrics}"
         );
     }
-    for absent in [
+    // Every outcome's series exists from the start (at 0), so that rates and ratios over them
+    // are defined before the first event of a kind.
+    for zero in [
         r#"depbadge_reports_ingested_total{result="updated"}"#,
         r#"depbadge_badge_cache_requests_total{result="stale"}"#,
+        r#"depbadge_document_cache_requests_total{result="miss"}"#,
+        r#"depbadge_db_reads_total{read="document"}"#,
     ] {
-        assert_eq!(sample(&metrics, absent), None, "{absent} in\n{metrics}");
+        assert_eq!(sample(&metrics, zero), Some(0.0), "{zero} in\n{metrics}");
     }
     assert!(metrics.contains("depbadge_db_pool_connections{state=\"active\"}"));
     assert!(metrics.contains("# TYPE http_request_duration_seconds histogram"));
