@@ -1,0 +1,131 @@
+//! The whole in-process request path, router and middleware included, without a socket:
+//! `cargo bench --bench handler`. A request goes in, the response comes out with its body read.
+//! What it leaves out (the connection, HTTP parsing, the kernel) is what `scripts/bench` measures.
+#![allow(clippy::panic)] // a benchmark whose setup fails should stop loudly
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::Utc;
+use criterion::{Criterion, criterion_group, criterion_main};
+use depbadge::badge::BadgeCache;
+use depbadge::config::{Config, Sources};
+use depbadge::domain::status::{Counts, ScopeStatus, Status, Summary};
+use depbadge::domain::ScopeSelection;
+use depbadge::http::{AppState, router};
+use depbadge::ops::metrics::Metrics;
+use depbadge::ops::readiness::Readiness;
+use http_body_util::BodyExt;
+use sqlx::postgres::PgPoolOptions;
+use tower::ServiceExt;
+
+const SLUG: &str = "github.com/bench/project";
+
+/// The service as `depbadge serve` assembles it, with one badge cached. The pool never connects:
+/// a cache hit does not touch the database (if it did, requests would fail and the checks below
+/// would stop the benchmark).
+fn app() -> Router {
+    let config = Config::from_sources(
+        &Sources::from_env([("DEPBADGE_API_TOKENS", "bench:bench-token-0123456789abcdef")])
+            .unwrap_or_else(|e| panic!("{e}")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let pool = PgPoolOptions::new().connect_lazy_with(config.database.connect_options());
+    let badges = Arc::new(BadgeCache::new(config.cache_max_bytes, config.cache_ttl));
+    let now = Utc::now();
+    let status = ScopeStatus {
+        summary: Summary {
+            status: Status::Outdated,
+            counts: Counts {
+                total: 12,
+                outdated: 3,
+                ..Counts::default()
+            },
+        },
+        analyzed_at: now,
+        updated_at: now,
+    };
+    badges.store_status(SLUG, ScopeSelection::Runtime, Some(status), badges.ticket());
+    badges.known().insert(SLUG);
+    let state = AppState::new(&config, pool, Readiness::default(), badges, Metrics::new());
+    router(state)
+}
+
+async fn call(app: &Router, uri: &str, if_none_match: Option<&str>, expected: StatusCode) -> usize {
+    let mut request = Request::get(uri);
+    if let Some(etag) = if_none_match {
+        request = request.header("if-none-match", etag);
+    }
+    let request = request
+        .body(Body::empty())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|e| match e {});
+    assert_eq!(response.status(), expected, "{uri}");
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_bytes();
+    body.len()
+}
+
+fn handler(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let app = app();
+    let cached = format!("/badges/{SLUG}.svg");
+    let etag = runtime.block_on(async {
+        let response = app
+            .clone()
+            .oneshot(
+                Request::get(&cached)
+                    .body(Body::empty())
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+            .await
+            .unwrap_or_else(|e| match e {});
+        response.headers()["etag"]
+            .to_str()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_owned()
+    });
+
+    let mut group = c.benchmark_group("handler");
+    group.bench_function("cached badge", |b| {
+        b.iter(|| runtime.block_on(call(&app, black_box(&cached), None, StatusCode::OK)))
+    });
+    group.bench_function("cached badge, 304", |b| {
+        b.iter(|| {
+            runtime.block_on(call(
+                &app,
+                black_box(&cached),
+                Some(&etag),
+                StatusCode::NOT_MODIFIED,
+            ))
+        })
+    });
+    group.bench_function("static badge", |b| {
+        b.iter(|| {
+            runtime.block_on(call(
+                &app,
+                black_box("/badge/build-passing-brightgreen.svg"),
+                None,
+                StatusCode::OK,
+            ))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, handler);
+criterion_main!(benches);
