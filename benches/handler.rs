@@ -13,8 +13,8 @@ use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use depbadge::badge::BadgeCache;
 use depbadge::config::{Config, Sources};
-use depbadge::domain::status::{Counts, ScopeStatus, Status, Summary};
 use depbadge::domain::ScopeSelection;
+use depbadge::domain::status::{Counts, ScopeStatus, Status, Summary};
 use depbadge::http::{AppState, router};
 use depbadge::ops::metrics::Metrics;
 use depbadge::ops::readiness::Readiness;
@@ -38,7 +38,7 @@ fn app() -> Router {
     let now = Utc::now();
     let status = ScopeStatus {
         summary: Summary {
-            status: Status::Outdated,
+            status: Status::OutOfDate,
             counts: Counts {
                 total: 12,
                 outdated: 3,
@@ -82,7 +82,8 @@ fn handler(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap_or_else(|e| panic!("{e}"));
-    let app = app();
+    // The pool spawns its maintenance task on the runtime it is made in.
+    let app = runtime.block_on(async { app() });
     let cached = format!("/badges/{SLUG}.svg");
     let etag = runtime.block_on(async {
         let response = app

@@ -99,10 +99,6 @@ pub async fn write_report(
             .bind(Json(&report.tools))
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM dependencies WHERE slug = $1")
-            .bind(slug.key())
-            .execute(&mut *tx)
-            .await?;
         WriteOutcome::Updated(ProjectMeta {
             slug: meta.slug,
             analyzed_at: report.analyzed_at,
@@ -111,6 +107,12 @@ pub async fn write_report(
         })
     };
 
+    // Also for a new project: no foreign key removes dependency rows with their project, so
+    // none may be left behind under this slug (see the migration that dropped it).
+    sqlx::query("DELETE FROM dependencies WHERE slug = $1")
+        .bind(slug.key())
+        .execute(&mut *tx)
+        .await?;
     insert_dependencies(&mut *tx, slug, &report.dependencies).await?;
     upsert_statuses(&mut *tx, slug, report, now).await?;
     notify(&mut *tx, slug).await?;
@@ -219,6 +221,8 @@ async fn notify(executor: impl PgExecutor<'_>, slug: &Slug) -> Result<(), sqlx::
 /// Deletes a project and everything about it; false when there was none.
 pub async fn delete(pool: &PgPool, slug: &Slug) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // The project's row first: that waits for a write in flight to commit, so that the
+    // dependencies deleted next are the ones it wrote. Statuses go by their foreign key.
     let deleted = sqlx::query("DELETE FROM projects WHERE slug = $1")
         .bind(slug.key())
         .execute(&mut *tx)
@@ -226,6 +230,10 @@ pub async fn delete(pool: &PgPool, slug: &Slug) -> Result<bool, sqlx::Error> {
         .rows_affected()
         == 1;
     if deleted {
+        sqlx::query("DELETE FROM dependencies WHERE slug = $1")
+            .bind(slug.key())
+            .execute(&mut *tx)
+            .await?;
         notify(&mut *tx, slug).await?;
     }
     tx.commit().await?;

@@ -42,22 +42,22 @@ impl Slug {
         if input.len() > MAX_SLUG_LEN {
             return Err(SlugError::TooLong);
         }
+        // Every badge request parses its slug: two allocations, for the two forms kept.
         let (host, path) = input.split_once('/').ok_or(SlugError::MissingPath)?;
-        let host = host.to_ascii_lowercase();
-        if !is_dns_name(&host) {
-            return Err(SlugError::InvalidHost(host));
+        if !is_dns_name(host) {
+            return Err(SlugError::InvalidHost(host.to_ascii_lowercase()));
         }
-        let segments: Vec<&str> = path.split('/').collect();
-        if segments.len() > MAX_PATH_SEGMENTS {
+        if path.split('/').nth(MAX_PATH_SEGMENTS).is_some() {
             return Err(SlugError::TooManySegments);
         }
-        if let Some(bad) = segments.iter().find(|s| !is_path_segment(s)) {
-            return Err(SlugError::InvalidSegment((*bad).to_owned()));
+        if let Some(bad) = path.split('/').find(|s| !is_path_segment(s)) {
+            return Err(SlugError::InvalidSegment(bad.to_owned()));
         }
-        Ok(Self {
-            key: input.to_ascii_lowercase(),
-            display: format!("{host}/{path}"),
-        })
+        let key = input.to_ascii_lowercase();
+        let mut display = String::with_capacity(input.len());
+        display.push_str(&key[..host.len()]);
+        display.push_str(&input[host.len()..]);
+        Ok(Self { key, display })
     }
 
     /// Rebuilds a slug that was validated before it was stored.
@@ -82,6 +82,7 @@ impl fmt::Display for Slug {
     }
 }
 
+/// Whether `host` is a DNS name with a dot, in any case (hosts are kept lowercased).
 fn is_dns_name(host: &str) -> bool {
     host.len() <= MAX_HOST_LEN
         && host.contains('.')
@@ -92,7 +93,7 @@ fn is_dns_name(host: &str) -> bool {
                 && !label.ends_with('-')
                 && label
                     .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 

@@ -3,16 +3,17 @@
 
 use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
+use super::AppState;
 use super::extract::QueryParams;
-use super::{AppState, set_static_headers};
 use crate::badge::render::etag_of;
 use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
 use crate::badge::{BadgeSpec, Face, Lookup, Style, color, static_badge, text};
@@ -335,37 +336,67 @@ fn respond(state: &AppState, format: Format, answer: Answer, conditions: &Condit
             (Bytes::from(body), etag, "application/json")
         }
     };
-    let cache_control = match answer.cache {
-        CachePolicy::MaxAge(seconds) => format!("max-age={seconds}, s-maxage={seconds}"),
-        CachePolicy::NoCache => "no-cache".to_owned(),
+    let not_modified = conditions.not_modified(&etag, answer.last_modified);
+    let mut response = if not_modified {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = StatusCode::NOT_MODIFIED;
+        response
+    } else {
+        Response::new(Body::from(body))
     };
-    let mut headers = HeaderMap::with_capacity(10);
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    insert(&mut headers, header::ETAG, &etag);
-    insert(&mut headers, header::CACHE_CONTROL, &cache_control);
+    // Built in place: a `(StatusCode, HeaderMap, body)` response merges a second map into it.
+    let headers = response.headers_mut();
+    headers.reserve(9);
+    if !not_modified {
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    }
+    insert(headers, header::ETAG, &etag);
+    let cache_control = match answer.cache {
+        CachePolicy::MaxAge(seconds) if seconds == state.badge_max_age.as_secs() => {
+            state.badge_cache_control.clone()
+        }
+        CachePolicy::MaxAge(seconds) => max_age_header(seconds),
+        CachePolicy::NoCache => HeaderValue::from_static("no-cache"),
+    };
+    headers.insert(header::CACHE_CONTROL, cache_control);
     if let Some(modified) = answer.last_modified {
-        insert(&mut headers, header::LAST_MODIFIED, &httpdate(modified));
+        insert(
+            headers,
+            header::LAST_MODIFIED,
+            &httpdate::fmt_http_date(modified.into()),
+        );
     }
-    set_static_headers(
-        &mut headers,
-        &[
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-            (
-                header::HeaderName::from_static("cross-origin-resource-policy"),
-                "cross-origin",
-            ),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'",
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        ],
-    );
-    if conditions.not_modified(&etag, answer.last_modified) {
-        headers.remove(header::CONTENT_TYPE);
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    for (name, value) in BADGE_HEADERS {
+        headers.insert(name, value);
     }
-    (StatusCode::OK, headers, body).into_response()
+    response
+}
+
+/// Headers on every badge response, whatever it shows: usable from any origin, never sniffed
+/// or scripted.
+const BADGE_HEADERS: [(header::HeaderName, HeaderValue); 4] = [
+    (
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    ),
+    (
+        header::HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("cross-origin"),
+    ),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'"),
+    ),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+];
+
+/// `Cache-Control` for a badge proxies and browsers may keep for `seconds`.
+pub fn max_age_header(seconds: u64) -> HeaderValue {
+    HeaderValue::try_from(format!("max-age={seconds}, s-maxage={seconds}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("no-cache"))
 }
 
 /// The shields.io endpoint schema, so that `img.shields.io/endpoint?url=...` can use this badge.
@@ -387,10 +418,6 @@ fn endpoint_json(answer: &Answer) -> String {
         body["isError"] = json!(true);
     }
     body.to_string()
-}
-
-fn httpdate(at: DateTime<Utc>) -> String {
-    at.format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
 fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {

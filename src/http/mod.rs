@@ -28,15 +28,28 @@ use crate::config::{ApiTokens, Config};
 use crate::ops::metrics::Metrics;
 use crate::ops::readiness::Readiness;
 
-/// What handlers share. Cheap to clone; nothing in it is locked by a request.
+/// What handlers share: one reference count to clone (axum clones the state for every request),
+/// and nothing in it is locked by a request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub pool: PgPool,
     pub readiness: Readiness,
     pub api_tokens: Arc<ApiTokens>,
     pub max_report_bytes: usize,
     pub stale_after: Option<Duration>,
     pub badge_max_age: Duration,
+    /// `Cache-Control` for `badge_max_age`, made once: most badge responses carry it.
+    pub badge_cache_control: axum::http::HeaderValue,
     pub badges: Arc<BadgeCache>,
     pub metrics: Metrics,
     /// `DEPBADGE_PUBLIC_URL`: the base of the links the project page offers.
@@ -52,18 +65,19 @@ impl AppState {
         badges: Arc<BadgeCache>,
         metrics: Metrics,
     ) -> Self {
-        Self {
+        Self(Arc::new(Shared {
             pool,
             readiness,
             api_tokens: Arc::new(config.api_tokens.clone()),
             max_report_bytes: config.max_report_bytes,
             stale_after: config.stale_after,
             badge_max_age: config.badge_max_age,
+            badge_cache_control: badges::max_age_header(config.badge_max_age.as_secs()),
             badges,
             metrics,
             public_url: config.public_url.as_deref().map(Arc::from),
             request_timeout: config.request_timeout,
-        }
+        }))
     }
 }
 

@@ -152,6 +152,35 @@ async fn delete_removes_the_project_and_a_second_delete_is_404(pool: PgPool) {
     );
 }
 
+/// Dependencies have no foreign key (it cost half of a large report's insert): a write must not
+/// trip over rows its slug left behind, for example from a version that deleted by cascade.
+#[sqlx::test]
+async fn a_report_replaces_dependency_rows_left_without_their_project(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    sqlx::query(
+        "INSERT INTO dependencies (slug, position, purl, ecosystem, name, version, scope, freshness)
+         SELECT 'github.com/a/b', g, 'pkg:npm/left@1.0.0', 'npm', 'left', '1.0.0', 'runtime', 'unknown'
+         FROM generate_series(0, 9) g",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let response = app.put_report("github.com/a/b", &spec_example()).await;
+    assert_eq!(response.status().as_u16(), 201);
+    let stored = spec_example()["dependencies"].as_array().unwrap().len() as i64;
+    assert_eq!(app.row_counts().await, (1, stored));
+    let document: Value = app
+        .get_project("github.com/a/b?scope=all")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        document["dependencies"].as_array().unwrap().len() as i64,
+        stored
+    );
+}
+
 #[sqlx::test]
 async fn delete_requires_a_token(pool: PgPool) {
     let app = spawn_app(pool).await;
