@@ -7,13 +7,17 @@
 //! handed to the log sink that batches writes to stdout.
 
 use std::cell::RefCell;
+use std::convert::Infallible;
+use std::future::Future;
 use std::io::Write;
+use std::pin::Pin;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
-use axum::middleware::Next;
 use axum::response::Response;
+use tower::{Layer, Service};
 
 use crate::ops::metrics::Metrics;
 use crate::ops::{log_sink, telemetry};
@@ -22,42 +26,115 @@ pub const REQUEST_ID: &str = "x-request-id";
 const MAX_REQUEST_ID_LEN: usize = 128;
 const TARGET: &str = "depbadge::access";
 
-pub async fn log_request(State(metrics): State<Metrics>, request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let request_id = request
-        .headers()
-        .get(REQUEST_ID)
-        // Only visible ASCII, bounded: a client must not be able to forge log lines.
-        .filter(|id| {
-            let id = id.as_bytes();
-            !id.is_empty() && id.len() <= MAX_REQUEST_ID_LEN && id.iter().all(u8::is_ascii_graphic)
-        })
-        .cloned()
-        .unwrap_or_else(generated_request_id);
-    // The method as sent only when it is a known one: a client may send any token of any length.
-    let method = Metrics::method_label(request.method().as_str());
-    // The route template, never the raw path: slugs would make logs and metrics unbounded.
-    let route = super::route_label(request.extensions().get::<MatchedPath>());
+/// The layer that logs and counts every request: a tower layer rather than `from_fn`, which boxes
+/// a future and clones the inner service on every request.
+#[derive(Clone)]
+pub struct AccessLogLayer {
+    metrics: Metrics,
+}
 
-    let mut response = next.run(request).await;
-
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    metrics.record_request(method, route, status, elapsed.as_secs_f64());
-    let event = AccessEvent {
-        method,
-        route,
-        status,
-        // Whole microseconds: the clock's finer digits are noise.
-        latency_ms: elapsed.as_micros() as f64 / 1000.0,
-        // Visible ASCII, checked above or generated.
-        request_id: request_id.to_str().unwrap_or_default(),
-    };
-    if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
-        event.log();
+impl AccessLogLayer {
+    pub fn new(metrics: Metrics) -> Self {
+        Self { metrics }
     }
-    response.headers_mut().insert(REQUEST_ID, request_id);
-    response
+}
+
+impl<S> Layer<S> for AccessLogLayer {
+    type Service = AccessLog<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        AccessLog {
+            inner,
+            metrics: self.metrics.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AccessLog<S> {
+    inner: S,
+    metrics: Metrics,
+}
+
+impl<S> Service<Request> for AccessLog<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Logged<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID)
+            // Only visible ASCII, bounded: a client must not be able to forge log lines.
+            .filter(|id| {
+                let id = id.as_bytes();
+                !id.is_empty()
+                    && id.len() <= MAX_REQUEST_ID_LEN
+                    && id.iter().all(u8::is_ascii_graphic)
+            })
+            .cloned()
+            .unwrap_or_else(generated_request_id);
+        Logged {
+            // The method as sent only when it is a known one: a client may send any token.
+            method: Metrics::method_label(request.method().as_str()),
+            // The route template, never the raw path: slugs would make logs and metrics unbounded.
+            route: super::route_label(request.extensions().get::<MatchedPath>()),
+            started,
+            request_id: Some(request_id),
+            metrics: self.metrics.clone(),
+            response: self.inner.call(request),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The inner service's response future, logged and counted when it completes.
+    pub struct Logged<F> {
+        #[pin]
+        response: F,
+        method: &'static str,
+        route: &'static str,
+        started: Instant,
+        request_id: Option<HeaderValue>,
+        metrics: Metrics,
+    }
+}
+
+impl<F: Future<Output = Result<Response, Infallible>>> Future for Logged<F> {
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Ok(mut response) = std::task::ready!(this.response.poll(cx));
+        let elapsed = this.started.elapsed();
+        let status = response.status().as_u16();
+        this.metrics
+            .record_request(this.method, this.route, status, elapsed.as_secs_f64());
+        if let Some(request_id) = this.request_id.take() {
+            if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
+                AccessEvent {
+                    method: this.method,
+                    route: this.route,
+                    status,
+                    // Whole microseconds: the clock's finer digits are noise.
+                    latency_ms: elapsed.as_micros() as f64 / 1000.0,
+                    // Visible ASCII, checked above or generated.
+                    request_id: request_id.to_str().unwrap_or_default(),
+                }
+                .log();
+            }
+            response.headers_mut().insert(REQUEST_ID, request_id);
+        }
+        Poll::Ready(Ok(response))
+    }
 }
 
 /// A UUID v4 from a fast generator seeded once per thread: it correlates log lines and is no

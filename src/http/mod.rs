@@ -152,10 +152,7 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         // Read bottom-up: the access log sees every response, including a caught panic's.
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(axum::middleware::from_fn_with_state(
-            metrics,
-            access_log::log_request,
-        ))
+        .layer(access_log::AccessLogLayer::new(metrics))
 }
 
 /// Handlers are written not to panic (clippy denies unwrap/expect/panic outside tests); this is
