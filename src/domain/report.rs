@@ -189,7 +189,7 @@ impl Report {
             .dependencies
             .into_iter()
             .enumerate()
-            .map(|(i, dependency)| validate_dependency(dependency, &format!("dependencies[{i}]")))
+            .map(|(i, dependency)| validate_dependency(dependency, i))
             .collect::<Result<Vec<_>, _>>()?;
         if input.tools.len() > MAX_TOOLS {
             return Err(ReportError::new(
@@ -211,13 +211,13 @@ impl Report {
                         "the tool's name is empty",
                     ));
                 }
-                check_text(&name, MAX_TOOL_TEXT_LEN, &format!("tools[{i}].name"))?;
+                check_text(&name, MAX_TOOL_TEXT_LEN, || format!("tools[{i}].name"))?;
                 let version = tool
                     .version
                     .map(|v| v.trim().to_owned())
                     .filter(|v| !v.is_empty());
                 if let Some(version) = &version {
-                    check_text(version, MAX_TOOL_TEXT_LEN, &format!("tools[{i}].version"))?;
+                    check_text(version, MAX_TOOL_TEXT_LEN, || format!("tools[{i}].version"))?;
                 }
                 Ok(ToolUsed { name, version })
             })
@@ -234,11 +234,14 @@ impl Report {
     /// retried PUT.
     pub fn content_digest(&self) -> Vec<u8> {
         let mut hasher = Sha256::new();
+        let mut line = Vec::new();
         for dependency in &self.dependencies {
-            // serde_json cannot fail on these plain structs; an empty write would only make
+            // serde_json cannot fail on these plain structs; a short write would only make
             // the digest differ, which is the safe direction (the report is stored again).
-            hasher.update(serde_json::to_vec(dependency).unwrap_or_default());
-            hasher.update(b"\n");
+            line.clear();
+            let _ = serde_json::to_writer(&mut line, dependency);
+            line.push(b'\n');
+            hasher.update(&line);
         }
         // Reports without tools keep the digest they had before tools were recorded.
         if !self.tools.is_empty() {
@@ -248,24 +251,27 @@ impl Report {
     }
 }
 
-fn validate_dependency(input: DependencyInput, field: &str) -> Result<Dependency, ReportError> {
+/// Validates `dependencies[index]`. Field names are only formatted for an error: a large report
+/// has thousands of valid dependencies.
+fn validate_dependency(input: DependencyInput, index: usize) -> Result<Dependency, ReportError> {
+    let field = |part: &str| format!("dependencies[{index}].{part}");
     let purl = input.purl.trim().to_owned();
-    check_text(&purl, MAX_PURL_LEN, &format!("{field}.purl"))?;
+    check_text(&purl, MAX_PURL_LEN, || field("purl"))?;
     let package = Package::from_purl(&purl)
-        .map_err(|e| ReportError::new("invalid_purl", format!("{field}.purl"), e.to_string()))?;
-    check_text(&package.version, MAX_VERSION_LEN, &format!("{field}.purl"))?;
+        .map_err(|e| ReportError::new("invalid_purl", field("purl"), e.to_string()))?;
+    check_text(&package.version, MAX_VERSION_LEN, || field("purl"))?;
     // The purl's parts are percent-decoded: `%00` in a name is a NUL by now.
-    check_text(&package.name, MAX_PURL_LEN, &format!("{field}.purl"))?;
+    check_text(&package.name, MAX_PURL_LEN, || field("purl"))?;
     let latest = match input.latest {
         Some(latest) if latest.trim().is_empty() => {
             return Err(ReportError::new(
                 "invalid_latest",
-                format!("{field}.latest"),
+                field("latest"),
                 "`latest` is empty; leave it out when the newest release is not known",
             ));
         }
         Some(latest) => {
-            check_text(&latest, MAX_VERSION_LEN, &format!("{field}.latest"))?;
+            check_text(&latest, MAX_VERSION_LEN, || field("latest"))?;
             Some(latest.trim().to_owned())
         }
         None => None,
@@ -274,7 +280,7 @@ fn validate_dependency(input: DependencyInput, field: &str) -> Result<Dependency
         .advisories
         .into_iter()
         .enumerate()
-        .map(|(j, advisory)| validate_advisory(advisory, &format!("{field}.advisories[{j}]")))
+        .map(|(j, advisory)| validate_advisory(advisory, || field(&format!("advisories[{j}]"))))
         .collect::<Result<Vec<_>, _>>()?;
     let freshness = Freshness::of(
         &package.ecosystem,
@@ -294,23 +300,28 @@ fn validate_dependency(input: DependencyInput, field: &str) -> Result<Dependency
     })
 }
 
-fn validate_advisory(input: AdvisoryInput, field: &str) -> Result<Advisory, ReportError> {
+/// `field()` names the advisory (`dependencies[i].advisories[j]`) when there is an error.
+fn validate_advisory(
+    input: AdvisoryInput,
+    field: impl Fn() -> String,
+) -> Result<Advisory, ReportError> {
+    let part = |name: &str| format!("{}.{name}", field());
     let id = input.id.trim().to_owned();
     if id.is_empty() {
         return Err(ReportError::new(
             "invalid_advisory",
-            format!("{field}.id"),
+            part("id"),
             "the advisory id is empty",
         ));
     }
-    check_text(&id, MAX_ADVISORY_ID_LEN, &format!("{field}.id"))?;
+    check_text(&id, MAX_ADVISORY_ID_LEN, || part("id"))?;
     let url = match input.url {
         Some(url) => {
-            check_text(&url, MAX_URL_LEN, &format!("{field}.url"))?;
+            check_text(&url, MAX_URL_LEN, || part("url"))?;
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(ReportError::new(
                     "invalid_advisory",
-                    format!("{field}.url"),
+                    part("url"),
                     "the advisory url must be an http(s) URL",
                 ));
             }
@@ -327,18 +338,18 @@ fn validate_advisory(input: AdvisoryInput, field: &str) -> Result<Advisory, Repo
 
 /// Every text of a report is bounded and free of control characters: they have no place in a
 /// name, version, id or URL, and PostgreSQL cannot store NUL at all.
-fn check_text(value: &str, max: usize, field: &str) -> Result<(), ReportError> {
+fn check_text(value: &str, max: usize, field: impl FnOnce() -> String) -> Result<(), ReportError> {
     if value.len() > max {
         return Err(ReportError::new(
             "too_long",
-            field,
+            field(),
             format!("longer than {max} bytes"),
         ));
     }
     if value.chars().any(char::is_control) {
         return Err(ReportError::new(
             "invalid_characters",
-            field,
+            field(),
             "contains control characters (also when percent-decoded)",
         ));
     }

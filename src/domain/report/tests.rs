@@ -140,6 +140,29 @@ fn the_digest_covers_the_dependencies_but_not_the_timestamp() {
     assert_ne!(a.content_digest(), c.content_digest());
 }
 
+/// Stored digests decide whether a retried PUT changes anything, also after an upgrade: the
+/// digest of a given report must not change between versions. (Pinned from the code as it was
+/// before the digest was computed through one reused buffer.)
+#[test]
+fn the_digest_of_a_given_report_never_changes() {
+    let report = parse(
+        r#"{"dependencies": [
+            {"purl": "pkg:cargo/a@1.0.0", "latest": "1.2.0", "scope": "dev"},
+            {"purl": "pkg:npm/%40s/b@2.0.0", "advisories": [{"id": "GHSA-1", "severity": "high", "url": "https://x.io/1"}]}
+        ], "tools": [{"name": "npm outdated --json", "version": "11.19.1"}]}"#,
+    )
+    .unwrap();
+    let hex: String = report
+        .content_digest()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(
+        hex,
+        "37b91f1894822f5310ab62c845f8d11a7e9ba786719f0de101b1064500551b96"
+    );
+}
+
 #[test]
 fn tools_are_bounded_and_named() {
     let report = |tools: serde_json::Value| {
