@@ -15,14 +15,14 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::HeaderValue;
+use axum::http::{HeaderName, HeaderValue};
 use axum::response::Response;
 use tower::{Layer, Service};
 
 use crate::ops::metrics::Metrics;
 use crate::ops::{log_sink, telemetry};
 
-pub const REQUEST_ID: &str = "x-request-id";
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const MAX_REQUEST_ID_LEN: usize = 128;
 const TARGET: &str = "depbadge::access";
 
@@ -72,7 +72,7 @@ where
         let started = Instant::now();
         let request_id = request
             .headers()
-            .get(REQUEST_ID)
+            .get(&REQUEST_ID)
             // Only visible ASCII, bounded: a client must not be able to forge log lines.
             .filter(|id| {
                 let id = id.as_bytes();
