@@ -38,9 +38,10 @@ async fn slow_and_idle_connections_are_closed_after_the_header_timeout(pool: PgP
     let client = reqwest::Client::new();
     wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
 
-    // A client that never finishes its headers.
-    let mut slow = half_open(&server).await;
+    // A client that never finishes its headers. Timed from before it connects: the server's
+    // timer starts when it accepts the connection, which may be before `connect` returns here.
     let started = Instant::now();
+    let mut slow = half_open(&server).await;
     read_until_closed(&mut slow, Duration::from_secs(30)).await;
     assert!(
         started.elapsed() >= Duration::from_secs(1),
