@@ -280,7 +280,7 @@ fn validate_dependency(input: DependencyInput, index: usize) -> Result<Dependenc
         .advisories
         .into_iter()
         .enumerate()
-        .map(|(j, advisory)| validate_advisory(advisory, || field(&format!("advisories[{j}]"))))
+        .map(|(j, advisory)| validate_advisory(advisory, index, j))
         .collect::<Result<Vec<_>, _>>()?;
     let freshness = Freshness::of(
         &package.ecosystem,
@@ -300,12 +300,13 @@ fn validate_dependency(input: DependencyInput, index: usize) -> Result<Dependenc
     })
 }
 
-/// `field()` names the advisory (`dependencies[i].advisories[j]`) when there is an error.
+/// Validates `dependencies[dependency].advisories[index]`.
 fn validate_advisory(
     input: AdvisoryInput,
-    field: impl Fn() -> String,
+    dependency: usize,
+    index: usize,
 ) -> Result<Advisory, ReportError> {
-    let part = |name: &str| format!("{}.{name}", field());
+    let part = |name: &str| format!("dependencies[{dependency}].advisories[{index}].{name}");
     let id = input.id.trim().to_owned();
     if id.is_empty() {
         return Err(ReportError::new(

@@ -146,27 +146,19 @@ fn generated_request_id() -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static("unknown"))
 }
 
-pub struct AccessEvent<'a> {
-    pub method: &'static str,
-    pub route: &'static str,
-    pub status: u16,
-    pub latency_ms: f64,
-    pub request_id: &'a str,
+struct AccessEvent<'a> {
+    method: &'static str,
+    route: &'static str,
+    status: u16,
+    latency_ms: f64,
+    request_id: &'a str,
 }
 
 impl AccessEvent<'_> {
     fn log(&self) {
         if !telemetry::json_lines() {
             // Text for a person at a terminal, or whatever subscriber a test installed.
-            tracing::info!(
-                target: TARGET,
-                method = self.method,
-                route = self.route,
-                status = self.status,
-                latency_ms = self.latency_ms,
-                request_id = self.request_id,
-                "request"
-            );
+            self.emit();
             return;
         }
         thread_local! {
@@ -179,8 +171,21 @@ impl AccessEvent<'_> {
         });
     }
 
+    /// The event through the installed subscriber.
+    fn emit(&self) {
+        tracing::info!(
+            target: TARGET,
+            method = self.method,
+            route = self.route,
+            status = self.status,
+            latency_ms = self.latency_ms,
+            request_id = self.request_id,
+            "request"
+        );
+    }
+
     /// The line the JSON subscriber writes for this event, field for field.
-    pub fn write_json(&self, now: SystemTime, line: &mut Vec<u8>) {
+    fn write_json(&self, now: SystemTime, line: &mut Vec<u8>) {
         line.extend_from_slice(b"{\"timestamp\":\"");
         write_timestamp(now, line);
         line.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\",\"method\":");
@@ -240,24 +245,11 @@ mod tests {
     fn subscriber_line(event: &AccessEvent<'_>) -> String {
         let written = Arc::new(Mutex::new(Vec::new()));
         let sink = written.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .with_writer(move || WriterTo(sink.clone()))
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
-            tracing::info!(
-                target: TARGET,
-                method = event.method,
-                route = event.route,
-                status = event.status,
-                latency_ms = event.latency_ms,
-                request_id = event.request_id,
-                "request"
-            );
-        });
+        let subscriber = telemetry::as_json_lines(
+            tracing_subscriber::fmt().with_writer(move || WriterTo(sink.clone())),
+        )
+        .finish();
+        tracing::subscriber::with_default(subscriber, || event.emit());
         let bytes = written.lock().unwrap().clone();
         String::from_utf8(bytes).unwrap()
     }

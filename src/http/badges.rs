@@ -103,7 +103,10 @@ impl Options {
 
 /// How long proxies and browsers may keep a badge.
 enum CachePolicy {
-    MaxAge(u64),
+    /// `DEPBADGE_BADGE_MAX_AGE`: a badge that reflects a stored report.
+    Badge,
+    /// [`SHORT_MAX_AGE`]: a badge that may change soon.
+    Short,
     NoCache,
 }
 
@@ -212,7 +215,7 @@ pub async fn fixed(State(state): State<AppState>, request: BadgeRequest) -> Resp
             Answer {
                 spec,
                 last_modified: None,
-                cache: CachePolicy::MaxAge(state.badge_max_age.as_secs()),
+                cache: CachePolicy::Badge,
                 is_error: false,
             }
         }
@@ -225,7 +228,7 @@ fn invalid(options: Options) -> Answer {
     Answer {
         spec: options.spec(&Face::invalid()),
         last_modified: None,
-        cache: CachePolicy::MaxAge(SHORT_MAX_AGE),
+        cache: CachePolicy::Short,
         is_error: true,
     }
 }
@@ -246,16 +249,16 @@ async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answe
         return Answer {
             spec: options.spec(&Face::no_report()),
             last_modified: None,
-            cache: CachePolicy::MaxAge(SHORT_MAX_AGE),
+            cache: CachePolicy::Short,
             is_error: false,
         };
     };
     let now = Utc::now();
     let stale = is_stale(status.analyzed_at, now, state.stale_after);
-    let max_age = if served_stale || status.summary.status == Status::Unknown {
-        SHORT_MAX_AGE
+    let cache = if served_stale || status.summary.status == Status::Unknown {
+        CachePolicy::Short
     } else {
-        state.badge_max_age.as_secs()
+        CachePolicy::Badge
     };
     Answer {
         spec: options.spec(&Face::of(&status.summary, stale)),
@@ -265,7 +268,7 @@ async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answe
             state.stale_after,
             now,
         )),
-        cache: CachePolicy::MaxAge(max_age),
+        cache,
         is_error: false,
     }
 }
@@ -352,10 +355,8 @@ fn respond(state: &AppState, format: Format, answer: Answer, conditions: &Condit
     }
     insert(headers, header::ETAG, &etag);
     let cache_control = match answer.cache {
-        CachePolicy::MaxAge(seconds) if seconds == state.badge_max_age.as_secs() => {
-            state.badge_cache_control.clone()
-        }
-        CachePolicy::MaxAge(seconds) => max_age_header(seconds),
+        CachePolicy::Badge => state.badge_cache_control.clone(),
+        CachePolicy::Short => max_age_header(SHORT_MAX_AGE),
         CachePolicy::NoCache => HeaderValue::from_static("no-cache"),
     };
     headers.insert(header::CACHE_CONTROL, cache_control);

@@ -175,24 +175,17 @@ async fn push_exits_0_on_a_newer_report_and_1_with_the_error_on_a_refusal(pool: 
         "{stderr}"
     );
 
-    let wrong_token = depbadge(
-        &["push", slug],
-        &[
-            ("DEPBADGE_URL", env[0].1),
-            ("DEPBADGE_TOKEN", "not-a-token"),
-        ],
-        report(0, "pkg:npm/a@1.0.0").as_bytes(),
-    );
+    let push_with_token = |token: &str| {
+        depbadge(
+            &["push", slug],
+            &[("DEPBADGE_URL", env[0].1), ("DEPBADGE_TOKEN", token)],
+            report(0, "pkg:npm/a@1.0.0").as_bytes(),
+        )
+    };
+    let wrong_token = push_with_token("not-a-token");
     assert_eq!(wrong_token.status.code(), Some(1));
     // A token that is not one line cannot be sent: said at once, not retried.
-    let two_lines = depbadge(
-        &["push", slug],
-        &[
-            ("DEPBADGE_URL", env[0].1),
-            ("DEPBADGE_TOKEN", "first\nsecond"),
-        ],
-        report(0, "pkg:npm/a@1.0.0").as_bytes(),
-    );
+    let two_lines = push_with_token("first\nsecond");
     assert_eq!(two_lines.status.code(), Some(1));
     let stderr = text(&two_lines.stderr);
     assert!(
