@@ -6,7 +6,6 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::Utc;
@@ -15,7 +14,7 @@ use depbadge::badge::BadgeCache;
 use depbadge::config::{Config, Sources};
 use depbadge::domain::ScopeSelection;
 use depbadge::domain::status::{Counts, ScopeStatus, Status, Summary};
-use depbadge::http::{AppState, router};
+use depbadge::http::{AppState, PublicService, router};
 use depbadge::ops::metrics::Metrics;
 use depbadge::ops::readiness::Readiness;
 use http_body_util::BodyExt;
@@ -27,7 +26,7 @@ const SLUG: &str = "github.com/bench/project";
 /// The service as `depbadge serve` assembles it, with one badge cached. The pool never connects:
 /// a cache hit does not touch the database (if it did, requests would fail and the checks below
 /// would stop the benchmark).
-fn app() -> Router {
+fn app() -> PublicService {
     let config = Config::from_sources(
         &Sources::from_env([("DEPBADGE_API_TOKENS", "bench:bench-token-0123456789abcdef")])
             .unwrap_or_else(|e| panic!("{e}")),
@@ -54,7 +53,12 @@ fn app() -> Router {
     router(state)
 }
 
-async fn call(app: &Router, uri: &str, if_none_match: Option<&str>, expected: StatusCode) -> usize {
+async fn call(
+    app: &PublicService,
+    uri: &str,
+    if_none_match: Option<&str>,
+    expected: StatusCode,
+) -> usize {
     let mut request = Request::get(uri);
     if let Some(etag) = if_none_match {
         request = request.header("if-none-match", etag);

@@ -19,18 +19,21 @@ use moka::ops::compute::Op;
 use moka::sync::Cache;
 
 use super::color::to_svg_color;
+use super::finished::{FinishedBadge, FinishedSlot};
 use super::known::KnownSlugs;
 use super::render::{BadgeSpec, RenderedBadge};
 use crate::domain::{ScopeSelection, ScopeStatus, StoredProject};
 
 #[derive(Debug, Clone)]
-struct Entry<V> {
+struct Entry<V, F = ()> {
     /// For statuses and documents, `None` means the database has no report for the project
     /// (cached too, so that each read of a deleted project does not cost a query).
     value: V,
     /// `None` for an entry that was stale when stored (an invalidation raced with its read).
     fresh_until: Option<Instant>,
     epoch: u64,
+    /// A status's finished default badge, made from this entry's value (see [`FinishedSlot`]).
+    finished: F,
 }
 
 /// What the cache holds for a key.
@@ -53,13 +56,15 @@ pub struct ReadTicket(u64);
 type SlugScope = (Arc<str>, ScopeSelection);
 
 pub struct BadgeCache {
-    statuses: Cache<SlugScope, Entry<Option<ScopeStatus>>>,
+    statuses: Cache<SlugScope, Entry<Option<ScopeStatus>, FinishedSlot>>,
     documents: Cache<SlugScope, Entry<Document>>,
     /// Reads in flight, so that requests missing the same key at once share one database read
     /// (a popular badge just invalidated, with many clients waiting for it).
     status_reads: moka::future::Cache<SlugScope, Option<ScopeStatus>>,
     document_reads: moka::future::Cache<SlugScope, Document>,
     rendered: Cache<BadgeSpec, Arc<RenderedBadge>>,
+    /// Static badges' finished responses, by the request's path: a static badge never changes.
+    static_badges: Cache<Arc<str>, Arc<FinishedBadge>>,
     ttl: Duration,
     /// Bumped when the notification connection (re)starts: every older entry is stale.
     epoch: AtomicU64,
@@ -77,19 +82,27 @@ pub struct BadgeCache {
 /// status plus its report's texts and structs (see [`document_bytes`]).
 const STATUS_ENTRY_OVERHEAD: usize = 448;
 const RENDERED_ENTRY_OVERHEAD: usize = 704;
+/// A finished response kept with a status or a static badge's path: the struct, the slot's
+/// `Arc` and `OnceLock`, and the allocations of the header values it owns (estimated, not
+/// measured: the RSS test's noise is larger than this).
+const FINISHED_BADGE_BYTES: usize = std::mem::size_of::<FinishedBadge>() + 64 + 3 * 48;
 /// Bounds the maps of reads in flight (each entry lives for one read).
 const READS_IN_FLIGHT: u64 = 10_000;
 
 impl BadgeCache {
-    /// `max_bytes` is shared in thirds: statuses, documents, rendered SVGs.
+    /// `max_bytes` is shared in thirds: statuses, documents, and rendered SVGs with static badges'
+    /// finished responses (half that third each).
     pub fn new(max_bytes: u64, ttl: Duration) -> Self {
         let third = (max_bytes / 3).max(1);
+        let sixth = (third / 2).max(1);
         Self {
             statuses: Cache::builder()
                 .max_capacity(third)
-                .weigher(|key: &SlugScope, _: &Entry<Option<ScopeStatus>>| {
-                    weight(key.0.len() + STATUS_ENTRY_OVERHEAD)
-                })
+                .weigher(
+                    |key: &SlugScope, _: &Entry<Option<ScopeStatus>, FinishedSlot>| {
+                        weight(key.0.len() + STATUS_ENTRY_OVERHEAD + FINISHED_BADGE_BYTES)
+                    },
+                )
                 .build(),
             documents: Cache::builder()
                 .max_capacity(third)
@@ -102,7 +115,7 @@ impl BadgeCache {
                 })
                 .build(),
             rendered: Cache::builder()
-                .max_capacity(third)
+                .max_capacity(sixth)
                 .weigher(|spec: &BadgeSpec, badge: &Arc<RenderedBadge>| {
                     weight(
                         badge.svg.len()
@@ -112,6 +125,18 @@ impl BadgeCache {
                             + spec.color.as_ref().map_or(0, String::len)
                             + spec.label_color.as_ref().map_or(0, String::len)
                             + RENDERED_ENTRY_OVERHEAD,
+                    )
+                })
+                .build(),
+            static_badges: Cache::builder()
+                .max_capacity(sixth)
+                .weigher(|path: &Arc<str>, badge: &Arc<FinishedBadge>| {
+                    // The body is shared with the rendered entry, but outlives it here.
+                    weight(
+                        path.len()
+                            + badge.body.len()
+                            + RENDERED_ENTRY_OVERHEAD
+                            + FINISHED_BADGE_BYTES,
                     )
                 })
                 .build(),
@@ -125,33 +150,57 @@ impl BadgeCache {
     }
 
     pub fn status(&self, slug_key: &str, scope: ScopeSelection) -> Lookup<Option<ScopeStatus>> {
-        self.lookup(&self.statuses, slug_key, scope)
+        self.status_and_slot(slug_key, scope).0
+    }
+
+    /// The status, and where to keep the finished default badge made from it (meaningful only
+    /// when the status is fresh: a stale one's badge is not served from the slot).
+    pub fn status_and_slot(
+        &self,
+        slug_key: &str,
+        scope: ScopeSelection,
+    ) -> (Lookup<Option<ScopeStatus>>, Option<FinishedSlot>) {
+        match self.lookup(&self.statuses, slug_key, scope) {
+            Some((entry, true)) => (Lookup::Fresh(entry.value), Some(entry.finished)),
+            Some((entry, false)) => (Lookup::Stale(entry.value), None),
+            None => (Lookup::Missing, None),
+        }
+    }
+
+    /// The finished default badge kept with a fresh status, if it is still what the status shows.
+    pub fn finished_badge(
+        &self,
+        slug_key: &str,
+        scope: ScopeSelection,
+        now: Instant,
+    ) -> Option<Arc<FinishedBadge>> {
+        match self.lookup(&self.statuses, slug_key, scope) {
+            Some((entry, true)) => entry.finished.valid_at(now).cloned(),
+            _ => None,
+        }
     }
 
     pub fn document(&self, slug_key: &str, scope: ScopeSelection) -> Lookup<Document> {
-        self.lookup(&self.documents, slug_key, scope)
+        match self.lookup(&self.documents, slug_key, scope) {
+            Some((entry, true)) => Lookup::Fresh(entry.value),
+            Some((entry, false)) => Lookup::Stale(entry.value),
+            None => Lookup::Missing,
+        }
     }
 
-    fn lookup<V: Clone + Send + Sync + 'static>(
+    /// The entry for the key, and whether it is fresh.
+    fn lookup<V: Clone + Send + Sync + 'static, F: Clone + Send + Sync + 'static>(
         &self,
-        cache: &Cache<SlugScope, Entry<V>>,
+        cache: &Cache<SlugScope, Entry<V, F>>,
         slug_key: &str,
         scope: ScopeSelection,
-    ) -> Lookup<V> {
-        match cache.get(&(Arc::from(slug_key), scope)) {
-            None => Lookup::Missing,
-            Some(entry) => {
-                let fresh = entry.epoch == self.epoch.load(Ordering::SeqCst)
-                    && entry
-                        .fresh_until
-                        .is_some_and(|until| Instant::now() < until);
-                if fresh {
-                    Lookup::Fresh(entry.value)
-                } else {
-                    Lookup::Stale(entry.value)
-                }
-            }
-        }
+    ) -> Option<(Entry<V, F>, bool)> {
+        let entry = cache.get(&(Arc::from(slug_key), scope))?;
+        let fresh = entry.epoch == self.epoch.load(Ordering::SeqCst)
+            && entry
+                .fresh_until
+                .is_some_and(|until| Instant::now() < until);
+        Some((entry, fresh))
     }
 
     pub fn ticket(&self) -> ReadTicket {
@@ -203,10 +252,14 @@ impl BadgeCache {
             .await
     }
 
-    async fn coalesced<V: Clone + Send + Sync + 'static, E: Send + Sync + 'static>(
+    async fn coalesced<
+        V: Clone + Send + Sync + 'static,
+        F: Clone + Default + Send + Sync + 'static,
+        E: Send + Sync + 'static,
+    >(
         &self,
         reads: &moka::future::Cache<SlugScope, V>,
-        cache: &Cache<SlugScope, Entry<V>>,
+        cache: &Cache<SlugScope, Entry<V, F>>,
         slug_key: &str,
         scope: ScopeSelection,
         read: impl Future<Output = Result<V, E>>,
@@ -217,8 +270,8 @@ impl BadgeCache {
                 // The caller saw no fresh entry, but a read that ended since may have stored one
                 // (and left `reads` already): without this look, every request that missed just
                 // before that read ended would read again.
-                if let Lookup::Fresh(value) = self.lookup(cache, slug_key, scope) {
-                    return Ok(value);
+                if let Some((entry, true)) = self.lookup(cache, slug_key, scope) {
+                    return Ok(entry.value);
                 }
                 let ticket = self.ticket();
                 let value = read.await?;
@@ -231,12 +284,13 @@ impl BadgeCache {
         result
     }
 
-    fn entry<V>(&self, value: V, ticket: ReadTicket) -> Entry<V> {
+    fn entry<V, F: Default>(&self, value: V, ticket: ReadTicket) -> Entry<V, F> {
         let raced = self.invalidations.load(Ordering::SeqCst) != ticket.0;
         Entry {
             value,
             fresh_until: (!raced).then(|| Instant::now() + self.ttl),
             epoch: self.epoch.load(Ordering::SeqCst),
+            finished: F::default(),
         }
     }
 
@@ -258,6 +312,8 @@ impl BadgeCache {
                 cached.map_or(Op::Nop, |cached| {
                     Op::Put(Entry {
                         fresh_until: None,
+                        // Made from the old report: never to be served again.
+                        finished: FinishedSlot::default(),
                         ..cached.into_value()
                     })
                 })
@@ -270,6 +326,15 @@ impl BadgeCache {
     pub fn flush(&self) {
         self.invalidations.fetch_add(1, Ordering::SeqCst);
         self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The finished response for the static badge at `path` (no query string), if one was kept.
+    pub fn finished_static(&self, path: &str) -> Option<Arc<FinishedBadge>> {
+        self.static_badges.get(path)
+    }
+
+    pub fn keep_static(&self, path: &str, badge: Arc<FinishedBadge>) {
+        self.static_badges.insert(Arc::from(path), badge);
     }
 
     /// The rendered badge for `spec`, rendering it on a miss. Keyed by what the SVG shows: the
@@ -565,8 +630,8 @@ mod tests {
     }
 
     #[test]
-    fn rendered_badges_stay_within_their_third_of_the_bytes() {
-        let cache = BadgeCache::new(64 * 1024, Duration::from_secs(60));
+    fn rendered_badges_stay_within_their_sixth_of_the_bytes() {
+        let cache = BadgeCache::new(128 * 1024, Duration::from_secs(60));
         for i in 0..2_000 {
             cache.rendered(BadgeSpec {
                 label: format!("label {i}"),
@@ -587,10 +652,88 @@ mod tests {
             .sum();
         assert!(kept > 10 * 1024, "the cache is used: {kept} bytes");
         assert!(
-            cache.rendered.weighted_size() <= 64 * 1024 / 3 && kept <= 64 * 1024 / 3,
+            cache.rendered.weighted_size() <= 128 * 1024 / 6 && kept <= 128 * 1024 / 6,
             "weighed {}, kept {kept} bytes",
             cache.rendered.weighted_size()
         );
+    }
+
+    fn finished(body_bytes: usize, valid_until: Option<Instant>) -> Arc<FinishedBadge> {
+        use axum::http::HeaderValue;
+        Arc::new(FinishedBadge {
+            body: bytes::Bytes::from(vec![b'x'; body_bytes]),
+            content_type: HeaderValue::from_static("image/svg+xml;charset=utf-8"),
+            etag: HeaderValue::from_static("\"0123\""),
+            cache_control: HeaderValue::from_static("max-age=300, s-maxage=300"),
+            last_modified: None,
+            valid_until,
+        })
+    }
+
+    #[test]
+    fn static_badges_finished_answers_stay_within_their_sixth_of_the_bytes() {
+        let cache = BadgeCache::new(128 * 1024, Duration::from_secs(60));
+        for i in 0..2_000 {
+            cache.keep_static(&format!("/badge/a-{i}-red.svg"), finished(1_000, None));
+        }
+        cache.static_badges.run_pending_tasks();
+        let kept: usize = cache
+            .static_badges
+            .iter()
+            .map(|(path, badge)| path.len() + badge.body.len())
+            .sum();
+        assert!(kept > 5 * 1024, "the cache is used: {kept} bytes");
+        assert!(
+            cache.static_badges.weighted_size() <= 128 * 1024 / 6 && kept <= 128 * 1024 / 6,
+            "weighed {}, kept {kept} bytes",
+            cache.static_badges.weighted_size()
+        );
+    }
+
+    #[test]
+    fn a_kept_badge_is_served_only_while_its_status_is_fresh_and_it_is_valid() {
+        let cache = BadgeCache::new(1 << 20, Duration::from_secs(3600));
+        let (key, scope) = ("a.io/b", ScopeSelection::Runtime);
+        let now = Instant::now();
+        let later = now + Duration::from_secs(60);
+        cache.store_status(key, scope, status(), cache.ticket());
+        assert!(
+            cache.finished_badge(key, scope, now).is_none(),
+            "nothing kept yet"
+        );
+
+        let keep = |valid_until| {
+            let (lookup, slot) = cache.status_and_slot(key, scope);
+            assert_eq!(lookup, Lookup::Fresh(status()));
+            slot.unwrap().keep(finished(10, valid_until));
+        };
+        keep(Some(later));
+        assert!(cache.finished_badge(key, scope, now).is_some());
+        assert!(
+            cache
+                .finished_badge(key, ScopeSelection::Dev, now)
+                .is_none()
+        );
+        assert!(
+            cache.finished_badge(key, scope, later).is_none(),
+            "not once the report it shows has turned stale"
+        );
+
+        // A new report: the entry turns stale and its kept badge goes with it.
+        cache.invalidate(key);
+        assert!(cache.finished_badge(key, scope, now).is_none());
+        let (lookup, slot) = cache.status_and_slot(key, scope);
+        assert_eq!((lookup, slot.is_none()), (Lookup::Stale(status()), true));
+
+        // Read again: a new entry, a new slot.
+        cache.store_status(key, scope, status(), cache.ticket());
+        assert!(cache.finished_badge(key, scope, now).is_none());
+        keep(None);
+        assert!(cache.finished_badge(key, scope, later).is_some());
+
+        // Notifications may have been missed: nothing kept is served.
+        cache.flush();
+        assert!(cache.finished_badge(key, scope, now).is_none());
     }
 
     #[test]

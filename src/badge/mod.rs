@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod color;
+pub mod finished;
 pub mod known;
 pub mod render;
 pub mod static_badge;
@@ -10,5 +11,6 @@ pub mod status;
 pub mod text;
 
 pub use cache::{BadgeCache, Document, Lookup};
+pub use finished::{FinishedBadge, FinishedSlot};
 pub use render::{BadgeSpec, RenderedBadge, Style};
 pub use status::Face;

@@ -15,7 +15,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderName, HeaderValue};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::Response;
 use tower::{Layer, Service};
 
@@ -69,27 +69,16 @@ where
     }
 
     fn call(&mut self, request: Request) -> Self::Future {
-        let started = Instant::now();
-        let request_id = request
-            .headers()
-            .get(&REQUEST_ID)
-            // Only visible ASCII, bounded: a client must not be able to forge log lines.
-            .filter(|id| {
-                let id = id.as_bytes();
-                !id.is_empty()
-                    && id.len() <= MAX_REQUEST_ID_LEN
-                    && id.iter().all(u8::is_ascii_graphic)
-            })
-            .cloned()
-            .unwrap_or_else(generated_request_id);
-        Logged {
-            // The method as sent only when it is a known one: a client may send any token.
-            method: Metrics::method_label(request.method().as_str()),
+        let pending = Pending::start(
+            request.method(),
+            request.headers(),
             // The route template, never the raw path: slugs would make logs and metrics unbounded.
-            route: super::route_label(request.extensions().get::<MatchedPath>()),
-            started,
-            request_id: Some(request_id),
-            metrics: self.metrics.clone(),
+            super::route_label(request.extensions().get::<MatchedPath>()),
+            Instant::now(),
+            &self.metrics,
+        );
+        Logged {
+            pending: Some(pending),
             response: self.inner.call(request),
         }
     }
@@ -100,11 +89,7 @@ pin_project_lite::pin_project! {
     pub struct Logged<F> {
         #[pin]
         response: F,
-        method: &'static str,
-        route: &'static str,
-        started: Instant,
-        request_id: Option<HeaderValue>,
-        metrics: Metrics,
+        pending: Option<Pending>,
     }
 }
 
@@ -114,26 +99,71 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for Logged<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let Ok(mut response) = std::task::ready!(this.response.poll(cx));
-        let elapsed = this.started.elapsed();
-        let status = response.status().as_u16();
-        this.metrics
-            .record_request(this.method, this.route, status, elapsed.as_secs_f64());
-        if let Some(request_id) = this.request_id.take() {
-            if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
-                AccessEvent {
-                    method: this.method,
-                    route: this.route,
-                    status,
-                    // Whole microseconds: the clock's finer digits are noise.
-                    latency_ms: elapsed.as_micros() as f64 / 1000.0,
-                    // Visible ASCII, checked above or generated.
-                    request_id: request_id.to_str().unwrap_or_default(),
-                }
-                .log();
-            }
-            response.headers_mut().insert(REQUEST_ID, request_id);
+        if let Some(pending) = this.pending.take() {
+            pending.finish(&mut response);
         }
         Poll::Ready(Ok(response))
+    }
+}
+
+/// A request's access event from its start to its response: [`AccessLog`] makes one for every
+/// request the router routes, and the finished-badge path for those it answers itself.
+pub struct Pending {
+    method: &'static str,
+    route: &'static str,
+    started: Instant,
+    request_id: HeaderValue,
+    metrics: Metrics,
+}
+
+impl Pending {
+    pub fn start(
+        method: &Method,
+        headers: &HeaderMap,
+        route: &'static str,
+        started: Instant,
+        metrics: &Metrics,
+    ) -> Self {
+        let request_id = headers
+            .get(&REQUEST_ID)
+            // Only visible ASCII, bounded: a client must not be able to forge log lines.
+            .filter(|id| {
+                let id = id.as_bytes();
+                !id.is_empty()
+                    && id.len() <= MAX_REQUEST_ID_LEN
+                    && id.iter().all(u8::is_ascii_graphic)
+            })
+            .cloned()
+            .unwrap_or_else(generated_request_id);
+        Self {
+            // The method as sent only when it is a known one: a client may send any token.
+            method: Metrics::method_label(method.as_str()),
+            route,
+            started,
+            request_id,
+            metrics: metrics.clone(),
+        }
+    }
+
+    /// Counts and logs the request, and echoes its id on the response.
+    pub fn finish(self, response: &mut Response) {
+        let elapsed = self.started.elapsed();
+        let status = response.status().as_u16();
+        self.metrics
+            .record_request(self.method, self.route, status, elapsed.as_secs_f64());
+        if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
+            AccessEvent {
+                method: self.method,
+                route: self.route,
+                status,
+                // Whole microseconds: the clock's finer digits are noise.
+                latency_ms: elapsed.as_micros() as f64 / 1000.0,
+                // Visible ASCII, checked above or generated.
+                request_id: self.request_id.to_str().unwrap_or_default(),
+            }
+            .log();
+        }
+        response.headers_mut().insert(REQUEST_ID, self.request_id);
     }
 }
 

@@ -1,12 +1,13 @@
 //! Badge routes (docs/contract.md §3): every answer is 200 (or 304) with an image, whatever went wrong,
 //! because image proxies such as GitHub's camo show nothing for other statuses.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::Response;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -16,7 +17,9 @@ use super::AppState;
 use super::extract::QueryParams;
 use crate::badge::render::etag_of;
 use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
-use crate::badge::{BadgeSpec, Face, Lookup, Style, color, static_badge, text};
+use crate::badge::{
+    BadgeSpec, Face, FinishedBadge, FinishedSlot, Lookup, Style, color, static_badge, text,
+};
 use crate::db;
 use crate::domain::{ScopeSelection, ScopeStatus, Slug, Status, is_stale};
 use crate::ops::metrics::{CacheResult, DbRead};
@@ -115,6 +118,8 @@ struct Answer {
     last_modified: Option<DateTime<Utc>>,
     cache: CachePolicy,
     is_error: bool,
+    /// See [`FinishedBadge::valid_until`].
+    valid_until: Option<Instant>,
 }
 
 /// What both badge routes read from a request. Extraction never fails: a bad path or query
@@ -125,16 +130,18 @@ pub struct BadgeRequest {
     /// `None` when the query string could not be parsed or an option is invalid.
     options: Option<Options>,
     conditions: Conditions,
+    /// No query string: the request most clients send, whose answer is kept finished.
+    plain: bool,
 }
 
 /// The request's validators, for a 304.
-struct Conditions {
+pub(super) struct Conditions {
     if_none_match: Option<String>,
     if_modified_since: Option<DateTime<Utc>>,
 }
 
 impl Conditions {
-    fn from_headers(headers: &HeaderMap) -> Self {
+    pub(super) fn from_headers(headers: &HeaderMap) -> Self {
         let text = |name| {
             headers
                 .get(name)
@@ -172,12 +179,14 @@ impl<S: Send + Sync> FromRequestParts<S> for BadgeRequest {
             .await
             .map(|Path(p)| p)
             .unwrap_or_default();
+        let plain = parts.uri.query().is_none();
         let query = QueryParams::from_request_parts(parts, state).await.ok();
         let options = query.as_ref().and_then(|query| Options::parse(query).ok());
         Ok(Self {
             path,
             options,
             conditions: Conditions::from_headers(&parts.headers),
+            plain,
         })
     }
 }
@@ -189,15 +198,21 @@ pub async fn project(State(state): State<AppState>, request: BadgeRequest) -> Re
         Some(slug) => (slug, Format::Json),
         None => (path.strip_suffix(".svg").unwrap_or(""), Format::Svg),
     };
-    let answer = match (Slug::parse(slug), request.options) {
+    let (answer, slot) = match (Slug::parse(slug), request.options) {
         (Ok(slug), Some(options)) => status_answer(&state, &slug, options).await,
-        (_, options) => invalid(options.unwrap_or_default()),
+        (_, options) => (invalid(options.unwrap_or_default()), None),
     };
-    respond(&state, format, answer, &request.conditions)
+    let finished = finish(&state, format, answer);
+    let response = response(&finished, &request.conditions);
+    // The default SVG of a fresh status: the next request for it is answered before the router.
+    if let (Some(slot), true, Format::Svg) = (slot, request.plain, format) {
+        slot.keep(Arc::new(finished));
+    }
+    response
 }
 
 /// `GET /badge/{label}-{message}-{color}.svg`: shields.io's static badge.
-pub async fn fixed(State(state): State<AppState>, request: BadgeRequest) -> Response {
+pub async fn fixed(State(state): State<AppState>, uri: Uri, request: BadgeRequest) -> Response {
     let parsed = request
         .path
         .strip_suffix(".svg")
@@ -217,11 +232,18 @@ pub async fn fixed(State(state): State<AppState>, request: BadgeRequest) -> Resp
                 last_modified: None,
                 cache: CachePolicy::Badge,
                 is_error: false,
+                valid_until: None,
             }
         }
         (_, options) => invalid(options.unwrap_or_default()),
     };
-    respond(&state, Format::Svg, answer, &request.conditions)
+    let finished = finish(&state, Format::Svg, answer);
+    let response = response(&finished, &request.conditions);
+    // A static badge never changes: the next request for this path is answered before the router.
+    if request.plain {
+        state.badges.keep_static(uri.path(), Arc::new(finished));
+    }
+    response
 }
 
 fn invalid(options: Options) -> Answer {
@@ -230,28 +252,44 @@ fn invalid(options: Options) -> Answer {
         last_modified: None,
         cache: CachePolicy::Short,
         is_error: true,
+        valid_until: None,
     }
 }
 
-async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answer {
-    let (status, served_stale) = match scope_status(state, slug, options.scope).await {
+/// The badge for the project's status, and where to keep it finished when the status came fresh
+/// from the cache.
+async fn status_answer(
+    state: &AppState,
+    slug: &Slug,
+    options: Options,
+) -> (Answer, Option<FinishedSlot>) {
+    let (status, source) = match scope_status(state, slug, options.scope).await {
         Ok(found) => found,
         Err(()) => {
-            return Answer {
+            let answer = Answer {
                 spec: options.spec(&Face::unavailable()),
                 last_modified: None,
                 cache: CachePolicy::NoCache,
                 is_error: true,
+                valid_until: None,
             };
+            return (answer, None);
         }
     };
+    let served_stale = matches!(source, Source::LastKnown);
+    let slot = match source {
+        Source::Cache(slot) => Some(slot),
+        Source::Database | Source::LastKnown => None,
+    };
     let Some(status) = status else {
-        return Answer {
+        let answer = Answer {
             spec: options.spec(&Face::no_report()),
             last_modified: None,
             cache: CachePolicy::Short,
             is_error: false,
+            valid_until: None,
         };
+        return (answer, slot);
     };
     let now = Utc::now();
     let stale = is_stale(status.analyzed_at, now, state.stale_after);
@@ -260,7 +298,7 @@ async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answe
     } else {
         CachePolicy::Badge
     };
-    Answer {
+    let answer = Answer {
         spec: options.spec(&Face::of(&status.summary, stale)),
         last_modified: Some(last_modified(
             status.updated_at,
@@ -270,25 +308,50 @@ async fn status_answer(state: &AppState, slug: &Slug, options: Options) -> Answe
         )),
         cache,
         is_error: false,
-    }
+        valid_until: turns_stale_at(&status, state.stale_after, now),
+    };
+    (answer, slot)
+}
+
+/// When a badge drawn `now` stops showing its status: when the report turns stale (grey, with a
+/// later Last-Modified). `None`: never, while the status lasts (stale already, or no limit; a
+/// time too far to count is never too).
+fn turns_stale_at(
+    status: &ScopeStatus,
+    stale_after: Option<Duration>,
+    now: DateTime<Utc>,
+) -> Option<Instant> {
+    let limit = chrono::Duration::from_std(stale_after?).ok()?;
+    let stale_at = status.analyzed_at.checked_add_signed(limit)?;
+    let remaining = (stale_at - now).to_std().ok()?;
+    Instant::now().checked_add(remaining)
+}
+
+/// Where a status came from.
+enum Source {
+    /// A fresh cache entry, with the slot for the finished badge made from it.
+    Cache(FinishedSlot),
+    Database,
+    /// The database failed: the last status this replica knew.
+    LastKnown,
 }
 
 /// The project's status from the cache, else from the database; when the database fails, the
-/// last known status if this replica has one (the `bool` says so), else `Err`.
+/// last known status if this replica has one, else `Err`.
 async fn scope_status(
     state: &AppState,
     slug: &Slug,
     scope: ScopeSelection,
-) -> Result<(Option<ScopeStatus>, bool), ()> {
-    let cached = state.badges.status(slug.key(), scope);
-    if let Lookup::Fresh(status) = cached {
+) -> Result<(Option<ScopeStatus>, Source), ()> {
+    let (cached, slot) = state.badges.status_and_slot(slug.key(), scope);
+    if let (Lookup::Fresh(status), Some(slot)) = (&cached, slot) {
         state.metrics.record_badge_lookup(CacheResult::Hit);
-        return Ok((status, false));
+        return Ok((*status, Source::Cache(slot)));
     }
     // Nobody reported this slug: no read, and nothing cached (anyone can ask for any slug).
     if !state.badges.known().may_exist(slug.key()) {
         state.metrics.record_badge_lookup(CacheResult::Absent);
-        return Ok((None, false));
+        return Ok((None, Source::Database));
     }
     let read = tokio::time::timeout(
         DATABASE_BUDGET,
@@ -301,7 +364,7 @@ async fn scope_status(
     match read {
         Ok(Ok(status)) => {
             state.metrics.record_badge_lookup(CacheResult::Miss);
-            Ok((status, false))
+            Ok((status, Source::Database))
         }
         failure => {
             let error = match failure {
@@ -312,7 +375,7 @@ async fn scope_status(
                 Lookup::Stale(status) => {
                     tracing::warn!(%error, "database read failed; serving the last known badge");
                     state.metrics.record_badge_lookup(CacheResult::Stale);
-                    Ok((status, true))
+                    Ok((status, Source::LastKnown))
                 }
                 _ => {
                     tracing::warn!(%error, "database read failed and no badge is cached; serving `unavailable`");
@@ -323,10 +386,18 @@ async fn scope_status(
     }
 }
 
-fn respond(state: &AppState, format: Format, answer: Answer, conditions: &Conditions) -> Response {
+/// The response for `answer`, before the request's validators are applied.
+fn finish(state: &AppState, format: Format, answer: Answer) -> FinishedBadge {
+    let Answer {
+        spec,
+        last_modified,
+        cache,
+        is_error,
+        valid_until,
+    } = answer;
     let (body, etag, content_type) = match format {
         Format::Svg => {
-            let rendered = state.badges.rendered(answer.spec);
+            let rendered = state.badges.rendered(spec);
             (
                 rendered.svg.clone(),
                 rendered.etag.clone(),
@@ -334,38 +405,53 @@ fn respond(state: &AppState, format: Format, answer: Answer, conditions: &Condit
             )
         }
         Format::Json => {
-            let body = endpoint_json(&answer);
+            let body = endpoint_json(&spec, is_error);
             let etag = etag_of(&body);
             (Bytes::from(body), etag, "application/json")
         }
     };
-    let not_modified = conditions.not_modified(&etag, answer.last_modified);
+    let cache_control = match cache {
+        CachePolicy::Badge => state.badge_cache_control.clone(),
+        CachePolicy::Short => max_age_header(SHORT_MAX_AGE),
+        CachePolicy::NoCache => HeaderValue::from_static("no-cache"),
+    };
+    FinishedBadge {
+        body,
+        content_type: HeaderValue::from_static(content_type),
+        // Hex digits in quotes: always a valid header value.
+        etag: HeaderValue::try_from(etag).unwrap_or_else(|_| HeaderValue::from_static("\"\"")),
+        cache_control,
+        last_modified: last_modified.and_then(|at| {
+            let header = HeaderValue::try_from(httpdate::fmt_http_date(at.into())).ok()?;
+            Some((at, header))
+        }),
+        valid_until,
+    }
+}
+
+/// The response to send: `finished`, or a 304 when the request's validators match it.
+pub(super) fn response(finished: &FinishedBadge, conditions: &Conditions) -> Response {
+    let not_modified = conditions.not_modified(
+        finished.etag.to_str().unwrap_or_default(),
+        finished.last_modified.as_ref().map(|(at, _)| *at),
+    );
     let mut response = if not_modified {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         response
     } else {
-        Response::new(Body::from(body))
+        Response::new(Body::from(finished.body.clone()))
     };
     // Built in place: a `(StatusCode, HeaderMap, body)` response merges a second map into it.
     let headers = response.headers_mut();
     headers.reserve(9);
     if !not_modified {
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        headers.insert(header::CONTENT_TYPE, finished.content_type.clone());
     }
-    insert(headers, header::ETAG, &etag);
-    let cache_control = match answer.cache {
-        CachePolicy::Badge => state.badge_cache_control.clone(),
-        CachePolicy::Short => max_age_header(SHORT_MAX_AGE),
-        CachePolicy::NoCache => HeaderValue::from_static("no-cache"),
-    };
-    headers.insert(header::CACHE_CONTROL, cache_control);
-    if let Some(modified) = answer.last_modified {
-        insert(
-            headers,
-            header::LAST_MODIFIED,
-            &httpdate::fmt_http_date(modified.into()),
-        );
+    headers.insert(header::ETAG, finished.etag.clone());
+    headers.insert(header::CACHE_CONTROL, finished.cache_control.clone());
+    if let Some((_, modified)) = &finished.last_modified {
+        headers.insert(header::LAST_MODIFIED, modified.clone());
     }
     for (name, value) in BADGE_HEADERS {
         headers.insert(name, value);
@@ -401,8 +487,7 @@ pub fn max_age_header(seconds: u64) -> HeaderValue {
 }
 
 /// The shields.io endpoint schema, so that `img.shields.io/endpoint?url=...` can use this badge.
-fn endpoint_json(answer: &Answer) -> String {
-    let spec = &answer.spec;
+fn endpoint_json(spec: &BadgeSpec, is_error: bool) -> String {
     let mut body = json!({
         "schemaVersion": 1,
         "label": crate::badge::text::clean(&spec.label),
@@ -415,14 +500,53 @@ fn endpoint_json(answer: &Answer) -> String {
     if spec.style != Style::default() {
         body["style"] = json!(spec.style.as_str());
     }
-    if answer.is_error {
+    if is_error {
         body["isError"] = json!(true);
     }
     body.to_string()
 }
 
-fn insert(headers: &mut HeaderMap, name: header::HeaderName, value: &str) {
-    if let Ok(value) = HeaderValue::from_str(value) {
-        headers.insert(name, value);
+#[cfg(test)]
+mod tests {
+    use crate::domain::{Counts, Summary};
+
+    use super::*;
+
+    #[test]
+    fn a_badge_stops_showing_its_status_when_the_report_turns_stale() {
+        const HOUR: Duration = Duration::from_secs(3600);
+        const DAY: Duration = Duration::from_secs(86_400);
+        let now = Utc::now();
+        let analyzed = |ago: chrono::Duration| ScopeStatus {
+            summary: Summary {
+                status: Status::UpToDate,
+                counts: Counts::default(),
+            },
+            analyzed_at: now - ago,
+            updated_at: now - ago,
+        };
+        // Roughly: the test's own run time is far below an hour.
+        let in_about = |until: Option<Instant>, expected: Duration| {
+            let until = until.unwrap();
+            let after = Instant::now();
+            until > after + expected - HOUR && until < after + expected + HOUR
+        };
+        let fresh = analyzed(chrono::Duration::hours(1));
+        assert!(in_about(turns_stale_at(&fresh, Some(DAY), now), DAY - HOUR));
+        assert!(in_about(
+            turns_stale_at(&analyzed(-chrono::Duration::days(1)), Some(DAY), now),
+            2 * DAY
+        ));
+        // Stale already, no limit, or a limit too far to count: it never changes.
+        assert_eq!(
+            turns_stale_at(&analyzed(chrono::Duration::days(2)), Some(DAY), now),
+            None
+        );
+        assert_eq!(turns_stale_at(&fresh, None, now), None);
+        assert_eq!(turns_stale_at(&fresh, Some(Duration::MAX), now), None);
+        assert!(in_about(
+            turns_stale_at(&fresh, Some(Duration::from_secs(1 << 40)), now),
+            Duration::from_secs(1 << 40) - HOUR
+        ));
     }
 }

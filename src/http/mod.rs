@@ -5,6 +5,7 @@ mod badges;
 mod deadline;
 mod error;
 mod extract;
+mod finished;
 mod health;
 mod pages;
 mod projects;
@@ -81,6 +82,10 @@ impl AppState {
     }
 }
 
+/// The badge routes' templates, which the finished-badge path answers for too.
+const PROJECT_BADGE_ROUTE: &str = "/badges/{*path}";
+const STATIC_BADGE_ROUTE: &str = "/badge/{*spec}";
+
 /// Every path the public listener serves, with its handlers. The router is built from this list
 /// and nothing else, so that [`route_paths`] (checked against docs/openapi.json by the tests)
 /// cannot miss a route.
@@ -96,8 +101,8 @@ fn public_routes(
         ("/openapi.json", get(openapi)),
         ("/healthz", get(health::live)),
         ("/readyz", get(health::ready)),
-        ("/badges/{*path}", get(badges::project)),
-        ("/badge/{*spec}", get(badges::fixed)),
+        (PROJECT_BADGE_ROUTE, get(badges::project)),
+        (STATIC_BADGE_ROUTE, get(badges::fixed)),
         (
             "/projects/{*slug}",
             get(pages::project).layer(axum::middleware::from_fn_with_state(
@@ -140,19 +145,25 @@ fn route_label(matched: Option<&MatchedPath>) -> &'static str {
         .unwrap_or("unmatched")
 }
 
-pub fn router(state: AppState) -> Router {
+/// What the public listener serves: the router, behind the answers kept for repeated badge
+/// requests.
+pub type PublicService = finished::FinishedBadges<Router>;
+
+pub fn router(state: AppState) -> PublicService {
     let metrics = state.metrics.clone();
+    let finished_badges = state.clone();
     let mut router = Router::new();
     for (path, methods) in public_routes(&metrics, state.request_timeout) {
         router = router.route(path, methods);
     }
-    router
+    let router = router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         // Read bottom-up: the access log sees every response, including a caught panic's.
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(access_log::AccessLogLayer::new(metrics))
+        .layer(access_log::AccessLogLayer::new(metrics));
+    finished::FinishedBadges::new(router, finished_badges)
 }
 
 /// Handlers are written not to panic (clippy denies unwrap/expect/panic outside tests); this is

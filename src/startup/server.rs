@@ -9,7 +9,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
@@ -39,7 +38,7 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// for at most the drain timeout.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    router: crate::http::PublicService,
     limits: Limits,
     metrics: Metrics,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -349,15 +349,16 @@ async fn a_write_is_visible_in_the_next_badge_read_on_the_same_process(pool: PgP
     let app = spawn_app(pool).await;
     app.put_report("github.com/a/b", &report_at(&minutes_ago(120), "1.0.0", 2))
         .await;
+    // Read three times: from the database, from the cache, and from the answer the cache kept.
     assert_eq!(
-        badge(&app, "/badges/github.com/a/b.svg").await.aria_label(),
+        read_thrice(&app, "/badges/github.com/a/b.svg").await,
         "dependencies: 2 of 2 outdated"
     );
-    // The badge is cached now; the write must not wait for the TTL.
+    // The badge is cached and its answer kept now; the write must not wait for the TTL.
     app.put_report("github.com/a/b", &report_at(&minutes_ago(60), "5.0.0", 2))
         .await;
     assert_eq!(
-        badge(&app, "/badges/github.com/a/b.svg").await.aria_label(),
+        read_thrice(&app, "/badges/github.com/a/b.svg").await,
         "dependencies: up to date"
     );
     let delete = app
@@ -372,6 +373,89 @@ async fn a_write_is_visible_in_the_next_badge_read_on_the_same_process(pool: PgP
         badge(&app, "/badges/github.com/a/b.svg").await.aria_label(),
         "dependencies: unknown"
     );
+}
+
+/// The badge's text, the same in three reads in a row.
+async fn read_thrice(app: &TestApp, path: &str) -> String {
+    let first = badge(app, path).await.aria_label();
+    for _ in 0..2 {
+        assert_eq!(badge(app, path).await.aria_label(), first);
+    }
+    first
+}
+
+/// Repeated requests without a query string are answered before the router, from the answer kept
+/// the last time (docs/performance.md): the router's answer exactly, validators, request id and
+/// counters included. An empty query (`?`) is always routed, and answered alike.
+#[sqlx::test]
+async fn a_kept_answer_is_the_one_the_router_gives(pool: PgPool) {
+    use crate::metrics::{sample, scrape};
+
+    let app = spawn_app(pool).await;
+    app.put_report("github.com/a/b", &spec_example()).await;
+    for (path, route) in [
+        ("/badges/github.com/a/b.svg", "/badges/{*path}"),
+        ("/badge/build-passing-brightgreen.svg", "/badge/{*spec}"),
+    ] {
+        // A read from the database, then a hit that keeps its answer.
+        let first = badge(&app, path).await;
+        badge(&app, path).await;
+        let etag = first.header("etag").to_owned();
+        let last_modified = first
+            .headers
+            .get("last-modified")
+            .map_or("Sat, 28 Nov 2026 00:00:00 GMT", |v| v.to_str().unwrap())
+            .to_owned();
+        for headers in [
+            vec![],
+            vec![("if-none-match", etag.as_str())],
+            vec![("if-none-match", "\"other\"")],
+            vec![("if-modified-since", last_modified.as_str())],
+            vec![("if-modified-since", "Mon, 01 Jan 2024 00:00:00 GMT")],
+            vec![("x-request-id", "given-by-the-client")],
+        ] {
+            let routed = fetch(&app, &format!("{path}?"), &headers).await;
+            let before = scrape(&app).await;
+            let kept = fetch(&app, path, &headers).await;
+            let after = scrape(&app).await;
+
+            let context = format!("{path} {headers:?}");
+            assert_eq!(kept.status, routed.status, "{context}");
+            assert_eq!(kept.body, routed.body, "{context}");
+            let comparable = |badge: &Badge| {
+                let mut headers: Vec<(String, String)> = badge
+                    .headers
+                    .iter()
+                    .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+                    .map(|(name, value)| (name.to_string(), value.to_str().unwrap().to_owned()))
+                    .collect();
+                headers.sort();
+                headers
+            };
+            assert_eq!(comparable(&kept), comparable(&routed), "{context}");
+            let request_id = kept.header("x-request-id");
+            if headers.iter().any(|(name, _)| *name == "x-request-id") {
+                assert_eq!(request_id, "given-by-the-client");
+            } else {
+                assert_eq!(
+                    uuid::Uuid::parse_str(request_id).unwrap().get_version_num(),
+                    4
+                );
+            }
+
+            let delta = |series: &str| {
+                sample(&after, series).unwrap_or(0.0) - sample(&before, series).unwrap_or(0.0)
+            };
+            let requests = format!(
+                r#"http_requests_total{{method="GET",route="{route}",status="{}"}}"#,
+                kept.status
+            );
+            assert_eq!(delta(&requests), 1.0, "{context}");
+            let hits = r#"depbadge_badge_cache_requests_total{result="hit"}"#;
+            let expected_hits = if route == "/badges/{*path}" { 1.0 } else { 0.0 };
+            assert_eq!(delta(hits), expected_hits, "{context}");
+        }
+    }
 }
 
 #[sqlx::test]
