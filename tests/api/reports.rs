@@ -152,8 +152,8 @@ async fn delete_removes_the_project_and_a_second_delete_is_404(pool: PgPool) {
     );
 }
 
-/// Dependencies have no foreign key (it cost half of a large report's insert): a write must not
-/// trip over rows its slug left behind, for example from a version that deleted by cascade.
+/// Rows an earlier version left for a slug (without their project: dependencies have no foreign
+/// key) neither block a write nor survive it.
 #[sqlx::test]
 async fn a_report_replaces_dependency_rows_left_without_their_project(pool: PgPool) {
     let app = spawn_app(pool).await;
@@ -179,6 +179,110 @@ async fn a_report_replaces_dependency_rows_left_without_their_project(pool: PgPo
         document["dependencies"].as_array().unwrap().len() as i64,
         stored
     );
+}
+
+/// During a rollout, a replica of the version before documents writes dependency rows and the
+/// report's digest, and leaves the document as it was: readers of this version read those rows,
+/// until this version writes the slug again.
+#[sqlx::test]
+async fn a_report_an_earlier_version_wrote_is_read_from_its_rows(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    app.put_report("github.com/a/b", &report_at(&minutes_ago(120), "1.0.0", 3))
+        .await;
+    let mut tx = app.pool.begin().await.unwrap();
+    for statement in [
+        "DELETE FROM dependencies WHERE slug = 'github.com/a/b'",
+        "INSERT INTO dependencies (slug, position, purl, ecosystem, name, version, latest, scope, freshness)
+         SELECT 'github.com/a/b', g, 'pkg:npm/old-' || g || '@2.0.0', 'npm', 'old-' || g, '2.0.0', '2.0.0', 'runtime', 'up-to-date'
+         FROM generate_series(0, 4) g",
+        "UPDATE projects SET report_sha256 = '\\x00' WHERE slug = 'github.com/a/b'",
+    ] {
+        sqlx::query(statement).execute(&mut *tx).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let names = |document: &Value| -> Vec<String> {
+        document["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, stored) = app.get_json("/v1/projects/github.com/a/b").await;
+    assert_eq!(
+        names(&stored),
+        ["old-0", "old-1", "old-2", "old-3", "old-4"]
+    );
+    assert_eq!(stored["dependencies"][0]["latest"], "2.0.0");
+
+    app.put_report("github.com/a/b", &report_at(&minutes_ago(60), "5.0.0", 2))
+        .await;
+    let (_, stored) = app.get_json("/v1/projects/github.com/a/b").await;
+    assert_eq!(names(&stored).len(), 2);
+    assert_eq!(app.row_counts().await, (1, 2), "its rows are gone");
+}
+
+/// The migration to documents turns every project's rows into its document, in order.
+#[sqlx::test(migrations = false)]
+async fn the_migration_to_documents_keeps_every_dependency(pool: PgPool) {
+    for migration in [
+        include_str!("../../migrations/20261126090000_reports.sql"),
+        include_str!("../../migrations/20261128090000_report_tools.sql"),
+        include_str!("../../migrations/20261128120000_dependencies_without_foreign_key.sql"),
+    ] {
+        sqlx::raw_sql(migration).execute(&pool).await.unwrap();
+    }
+    sqlx::raw_sql(
+        "INSERT INTO projects (slug, display_slug, analyzed_at, updated_at, created_at, report_sha256)
+         VALUES ('a.io/rows', 'a.io/rows', now(), now(), now(), '\\x01'),
+                ('a.io/none', 'a.io/none', now(), now(), now(), '\\x02');
+         INSERT INTO dependencies (slug, position, purl, ecosystem, name, version, latest, scope, freshness, advisories)
+         VALUES ('a.io/rows', 1, 'pkg:cargo/second@1.0.0', 'cargo', 'second', '1.0.0', NULL, 'dev', 'unknown', '[]'),
+                ('a.io/rows', 0, 'pkg:npm/first@1.0.0', 'npm', 'first', '1.0.0', '2.0.0', 'runtime', 'vulnerable',
+                 '[{\"id\": \"GHSA-xxxx\", \"severity\": \"high\", \"url\": null}]');",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    // Rows read in the table's order, not the index's: the order must come from the migration.
+    let mut connection = pool.acquire().await.unwrap();
+    sqlx::raw_sql(
+        "SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off",
+    )
+    .execute(&mut *connection)
+    .await
+    .unwrap();
+    sqlx::raw_sql(include_str!(
+        "../../migrations/20261128150000_dependencies_as_one_document.sql"
+    ))
+    .execute(&mut *connection)
+    .await
+    .unwrap();
+    drop(connection);
+
+    let documents: Vec<(String, Value, bool)> = sqlx::query_as(
+        "SELECT slug, dependencies::jsonb, dependencies_sha256 = report_sha256 FROM projects ORDER BY slug",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let first = json!({"purl": "pkg:npm/first@1.0.0", "ecosystem": "npm", "name": "first",
+        "version": "1.0.0", "latest": "2.0.0", "scope": "runtime", "freshness": "vulnerable",
+        "advisories": [{"id": "GHSA-xxxx", "severity": "high", "url": null}]});
+    let second = json!({"purl": "pkg:cargo/second@1.0.0", "ecosystem": "cargo", "name": "second",
+        "version": "1.0.0", "latest": null, "scope": "dev", "freshness": "unknown", "advisories": []});
+    assert_eq!(
+        documents,
+        [
+            ("a.io/none".to_owned(), json!([]), true),
+            ("a.io/rows".to_owned(), json!([first, second]), true),
+        ]
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM dependencies")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0);
 }
 
 #[sqlx::test]
