@@ -40,29 +40,42 @@ impl<S> FinishedBadges<S> {
         if request.method() != Method::GET || request.uri().query().is_some() {
             return None;
         }
-        let path = request.uri().path();
-        if let Some(slug) = path
-            .strip_prefix("/badges/")
-            .and_then(|rest| rest.strip_suffix(".svg"))
-        {
-            // The router percent-decodes the path; a slug written with escapes is left to it.
-            if slug.contains('%') {
-                return None;
+        match KeptPath::of(request.uri().path())? {
+            KeptPath::Project(slug) => {
+                let badge = self.state.badges.finished_badge(
+                    slug.key(),
+                    ScopeSelection::default(),
+                    Instant::now(),
+                )?;
+                self.state.metrics.record_badge_lookup(CacheResult::Hit);
+                Some((badge, PROJECT_BADGE_ROUTE))
             }
-            let slug = Slug::parse(slug).ok()?;
-            let badge = self.state.badges.finished_badge(
-                slug.key(),
-                ScopeSelection::default(),
-                Instant::now(),
-            )?;
-            self.state.metrics.record_badge_lookup(CacheResult::Hit);
-            return Some((badge, PROJECT_BADGE_ROUTE));
+            KeptPath::Static(path) => {
+                let badge = self.state.badges.finished_static(path)?;
+                Some((badge, STATIC_BADGE_ROUTE))
+            }
         }
-        if path.starts_with("/badge/") {
-            let badge = self.state.badges.finished_static(path)?;
-            return Some((badge, STATIC_BADGE_ROUTE));
+    }
+}
+
+/// What a request path may have a kept answer for.
+#[derive(Debug, PartialEq)]
+enum KeptPath<'a> {
+    /// A project's default SVG badge.
+    Project(Slug),
+    /// A static badge, kept by its path as sent.
+    Static(&'a str),
+}
+
+impl<'a> KeptPath<'a> {
+    fn of(path: &'a str) -> Option<Self> {
+        if let Some(rest) = path.strip_prefix("/badges/") {
+            let slug = rest.strip_suffix(".svg")?;
+            // The router percent-decodes the path first; here a slug written with escapes is
+            // refused by the slug grammar (no `%`), so it is left to the router.
+            return Slug::parse(slug).ok().map(Self::Project);
         }
-        None
+        path.starts_with("/badge/").then_some(Self::Static(path))
     }
 }
 
@@ -120,6 +133,64 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for Answered<F> {
                 None => Poll::Pending,
             },
             AnsweredProjection::Routed { future } => future.poll(cx),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The kept answer's key: a project's slug key, or a static badge's path.
+    fn key(path: &str) -> Option<String> {
+        KeptPath::of(path).map(|kept| match kept {
+            KeptPath::Project(slug) => format!("project {}", slug.key()),
+            KeptPath::Static(path) => format!("static {path}"),
+        })
+    }
+
+    #[test]
+    fn only_badge_paths_the_router_would_not_decode_have_kept_answers() {
+        let cases = [
+            ("/badges/github.com/a/b.svg", Some("project github.com/a/b")),
+            ("/badges/GitHub.com/A/B.svg", Some("project github.com/a/b")),
+            (
+                "/badges/gitlab.com/group/sub/project.svg",
+                Some("project gitlab.com/group/sub/project"),
+            ),
+            ("/badges/github.com/a/b.json", None),
+            ("/badges/github.com/a/%62.svg", None),
+            ("/badges/github.com/a/<b>.svg", None),
+            ("/badges/.svg", None),
+            ("/badges/", None),
+            (
+                "/badge/build-passing-brightgreen.svg",
+                Some("static /badge/build-passing-brightgreen.svg"),
+            ),
+            (
+                "/badge/a%20b-c-red.svg",
+                Some("static /badge/a%20b-c-red.svg"),
+            ),
+            ("/v1/projects/github.com/a/b", None),
+            ("/badgesx/github.com/a/b.svg", None),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(key(path).as_deref(), expected, "{path}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_path_is_classified_without_panicking(path in "/(badges?/?)?[ -~]{0,80}(\\.svg)?") {
+            match KeptPath::of(&path) {
+                Some(KeptPath::Project(_)) => {
+                    prop_assert!(path.starts_with("/badges/") && path.ends_with(".svg") && !path.contains('%'));
+                }
+                Some(KeptPath::Static(kept)) => prop_assert!(kept == path && path.starts_with("/badge/")),
+                None => {}
+            }
         }
     }
 }
