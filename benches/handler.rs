@@ -1,5 +1,7 @@
-//! The whole in-process request path, router and middleware included, without a socket:
-//! `cargo bench --bench handler`. A request goes in, the response comes out with its body read.
+//! The whole in-process request path, without a socket: `cargo bench --bench handler`. A request
+//! goes in, the response comes out with its body read. A repeated badge request without a query
+//! string is answered from its kept answer, before the router; the same badge with a query string
+//! (`?style=flat`, the default) goes through the router, its extractors and the handler.
 //! What it leaves out (the connection, HTTP parsing, the kernel) is what `scripts/bench` measures.
 #![allow(clippy::panic)] // a benchmark whose setup fails should stop loudly
 
@@ -118,6 +120,10 @@ fn handler(c: &mut Criterion) {
                 StatusCode::NOT_MODIFIED,
             ))
         })
+    });
+    let routed = format!("{cached}?style=flat");
+    group.bench_function("cached badge, routed (query string)", |b| {
+        b.iter(|| runtime.block_on(call(&app, black_box(&routed), None, StatusCode::OK)))
     });
     group.bench_function("static badge", |b| {
         b.iter(|| {
