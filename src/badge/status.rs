@@ -67,8 +67,8 @@ pub fn last_modified(
     stale_after: Option<std::time::Duration>,
     now: DateTime<Utc>,
 ) -> DateTime<Utc> {
-    match stale_after.and_then(|d| chrono::Duration::from_std(d).ok()) {
-        Some(limit) if now - analyzed_at > limit => updated_at.max(analyzed_at + limit),
+    match crate::domain::stale_at(analyzed_at, stale_after) {
+        Some(stale_at) if now > stale_at => updated_at.max(stale_at),
         _ => updated_at,
     }
 }

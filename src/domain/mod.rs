@@ -13,4 +13,6 @@ pub use report::{
     Advisory, Dependency, Report, ReportError, ReportInput, Scope, Severity, ToolUsed,
 };
 pub use slug::{Slug, SlugError};
-pub use status::{Counts, Freshness, ScopeSelection, ScopeStatus, Status, Summary, is_stale};
+pub use status::{
+    Counts, Freshness, ScopeSelection, ScopeStatus, Status, Summary, is_stale, stale_at,
+};

@@ -197,16 +197,23 @@ pub struct ScopeStatus {
     pub updated_at: DateTime<Utc>,
 }
 
-/// contract §3.2: a report older than `stale_after` is shown grey; `None` disables the rule.
+/// contract §3.2: when a report analyzed at `analyzed_at` turns stale (shown grey from then on);
+/// `None` when it never does: no limit, or one beyond the calendar.
+pub fn stale_at(
+    analyzed_at: DateTime<Utc>,
+    stale_after: Option<std::time::Duration>,
+) -> Option<DateTime<Utc>> {
+    let limit = chrono::Duration::from_std(stale_after?).ok()?;
+    analyzed_at.checked_add_signed(limit)
+}
+
+/// Whether a report older than `stale_after` is stale at `now`; `None` disables the rule.
 pub fn is_stale(
     analyzed_at: DateTime<Utc>,
     now: DateTime<Utc>,
     stale_after: Option<std::time::Duration>,
 ) -> bool {
-    match stale_after.and_then(|d| chrono::Duration::from_std(d).ok()) {
-        Some(limit) => now - analyzed_at > limit,
-        None => false,
-    }
+    stale_at(analyzed_at, stale_after).is_some_and(|at| now > at)
 }
 
 #[cfg(test)]

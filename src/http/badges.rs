@@ -21,7 +21,7 @@ use crate::badge::{
     BadgeSpec, Face, FinishedBadge, FinishedSlot, Lookup, Style, color, static_badge, text,
 };
 use crate::db;
-use crate::domain::{ScopeSelection, ScopeStatus, Slug, Status, is_stale};
+use crate::domain::{ScopeSelection, ScopeStatus, Slug, Status, is_stale, stale_at};
 use crate::ops::metrics::{CacheResult, DbRead};
 
 /// Image proxies give up after a few seconds: a badge read waits at most this for the database
@@ -321,9 +321,9 @@ fn turns_stale_at(
     stale_after: Option<Duration>,
     now: DateTime<Utc>,
 ) -> Option<Instant> {
-    let limit = chrono::Duration::from_std(stale_after?).ok()?;
-    let stale_at = status.analyzed_at.checked_add_signed(limit)?;
-    let remaining = (stale_at - now).to_std().ok()?;
+    let remaining = (stale_at(status.analyzed_at, stale_after)? - now)
+        .to_std()
+        .ok()?;
     Instant::now().checked_add(remaining)
 }
 
