@@ -44,14 +44,11 @@ pub async fn write_report(
     let digest = report.content_digest();
     let mut tx = pool.begin().await?;
 
-    // Sent as text and stored as `json`: PostgreSQL checks it and keeps it as it is, where
-    // `jsonb` would take it apart (twice the time for a large report; see the migration).
-    let dependencies = serde_json::to_string(&report.dependencies)
-        .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+    // Claims the slug for a new project; the report itself is written below, by the statement
+    // that also replaces an existing one.
     let inserted = sqlx::query(
-        "INSERT INTO projects (slug, display_slug, analyzed_at, updated_at, created_at, report_sha256, tools,
-                               dependencies, dependencies_sha256)
-         VALUES ($1, $2, $3, $4, $4, $5, $6, $7::json, $5)
+        "INSERT INTO projects (slug, display_slug, analyzed_at, updated_at, created_at, report_sha256)
+         VALUES ($1, $2, $3, $4, $4, $5)
          ON CONFLICT (slug) DO NOTHING",
     )
     .bind(slug.key())
@@ -59,8 +56,6 @@ pub async fn write_report(
     .bind(report.analyzed_at)
     .bind(now)
     .bind(&digest)
-    .bind(Json(&report.tools))
-    .bind(&dependencies)
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -97,19 +92,6 @@ pub async fn write_report(
                 stored_analyzed_at: meta.analyzed_at,
             });
         }
-        sqlx::query(
-            "UPDATE projects SET analyzed_at = $2, updated_at = $3, report_sha256 = $4, tools = $5,
-                                 dependencies = $6::json, dependencies_sha256 = $4
-             WHERE slug = $1",
-        )
-        .bind(slug.key())
-        .bind(report.analyzed_at)
-        .bind(now)
-        .bind(&digest)
-        .bind(Json(&report.tools))
-        .bind(&dependencies)
-        .execute(&mut *tx)
-        .await?;
         WriteOutcome::Updated(ProjectMeta {
             slug: meta.slug,
             analyzed_at: report.analyzed_at,
@@ -118,6 +100,23 @@ pub async fn write_report(
         })
     };
 
+    // Sent as text and stored as `json`: PostgreSQL checks it and keeps it as it is, where
+    // `jsonb` would take it apart (twice the time for a large report; see the migration).
+    let dependencies = serde_json::to_string(&report.dependencies)
+        .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+    sqlx::query(
+        "UPDATE projects SET analyzed_at = $2, updated_at = $3, report_sha256 = $4, tools = $5,
+                             dependencies = $6::json, dependencies_sha256 = $4
+         WHERE slug = $1",
+    )
+    .bind(slug.key())
+    .bind(report.analyzed_at)
+    .bind(now)
+    .bind(&digest)
+    .bind(Json(&report.tools))
+    .bind(&dependencies)
+    .execute(&mut *tx)
+    .await?;
     // Rows an earlier version wrote for this slug are outdated now (see the migration that made
     // dependencies a document); usually there are none, and this is one index probe.
     sqlx::query("DELETE FROM dependencies WHERE slug = $1")
