@@ -15,6 +15,7 @@ RUN mkdir -p src benches examples \
  && rm -rf src
 
 # 2. The application itself.
+COPY build.rs build.rs
 COPY src src
 COPY migrations migrations
 COPY templates templates

@@ -117,16 +117,51 @@ pub async fn write_report(
     .bind(&dependencies)
     .execute(&mut *tx)
     .await?;
-    // Rows an earlier version wrote for this slug are outdated now (see the migration that made
-    // dependencies a document); usually there are none, and this is one index probe.
+    // Release 0.1.0 reads dependencies only as rows: until no running version reads them, the
+    // rows are written too, in the same transaction (docs/upgrades.md). Readers of this version
+    // read the document, whose digest says it is current.
     sqlx::query("DELETE FROM dependencies WHERE slug = $1")
         .bind(slug.key())
         .execute(&mut *tx)
         .await?;
+    insert_rows(&mut *tx, slug, &report.dependencies).await?;
     upsert_statuses(&mut *tx, slug, report, now).await?;
     notify(&mut *tx, slug).await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// The dependencies as rows, in report order, for readers of release 0.1.0: one statement,
+/// arrays bound as parameters and unnested by PostgreSQL.
+async fn insert_rows(
+    executor: impl PgExecutor<'_>,
+    slug: &Slug,
+    dependencies: &[Dependency],
+) -> Result<(), sqlx::Error> {
+    if dependencies.is_empty() {
+        return Ok(());
+    }
+    let positions: Vec<i32> = (0..).take(dependencies.len()).collect();
+    let column = |f: fn(&Dependency) -> &str| -> Vec<&str> { dependencies.iter().map(f).collect() };
+    let advisories: Vec<Json<&Vec<crate::domain::Advisory>>> =
+        dependencies.iter().map(|d| Json(&d.advisories)).collect();
+    sqlx::query(
+        "INSERT INTO dependencies (slug, position, purl, ecosystem, name, version, latest, scope, freshness, advisories)
+         SELECT $1, * FROM UNNEST($2::int4[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::jsonb[])",
+    )
+    .bind(slug.key())
+    .bind(positions)
+    .bind(column(|d| &d.purl))
+    .bind(column(|d| &d.ecosystem))
+    .bind(column(|d| &d.name))
+    .bind(column(|d| &d.version))
+    .bind(dependencies.iter().map(|d| d.latest.as_deref()).collect::<Vec<_>>())
+    .bind(column(|d| d.scope.as_str()))
+    .bind(column(|d| d.freshness.as_str()))
+    .bind(advisories)
+    .execute(executor)
+    .await?;
+    Ok(())
 }
 
 async fn upsert_statuses(

@@ -45,3 +45,92 @@ pub async fn state(pool: &PgPool) -> Result<SchemaState, sqlx::Error> {
         SchemaState::Behind { missing }
     })
 }
+
+/// The last migration written before the rule that every migration only adds (docs/upgrades.md).
+/// Every later one is checked against it by the test below.
+pub const EXPAND_ONLY_SINCE: i64 = 20261128150000;
+
+/// Statements a migration may not contain once the rule holds, because a release still running
+/// beside it may read what they remove or change: removing or renaming anything, changing a
+/// column, and deleting or rewriting rows.
+pub const NOT_EXPAND_ONLY: [&str; 7] = [
+    "DROP",
+    "TRUNCATE",
+    "DELETE",
+    "RENAME",
+    "ALTER COLUMN",
+    "UPDATE",
+    "REPLACE",
+];
+
+/// The words of `NOT_EXPAND_ONLY` that `sql` uses outside comments and string literals.
+pub fn contraction_in(sql: &str) -> Vec<&'static str> {
+    let mut code = String::with_capacity(sql.len());
+    for line in sql.lines() {
+        let line = line.split("--").next().unwrap_or_default();
+        // Quoted text is data, not a statement.
+        let mut quoted = false;
+        for c in line.chars() {
+            if c == '\'' {
+                quoted = !quoted;
+            } else if !quoted {
+                code.push(c.to_ascii_uppercase());
+            }
+        }
+        code.push(' ');
+    }
+    let words: Vec<&str> = code
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .collect();
+    NOT_EXPAND_ONLY
+        .into_iter()
+        .filter(|statement| {
+            let wanted: Vec<&str> = statement.split(' ').collect();
+            words.windows(wanted.len()).any(|w| w == wanted.as_slice())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_after_the_rule_only_adds() {
+        let checked: Vec<(i64, Vec<&str>)> = MIGRATOR
+            .iter()
+            .filter(|m| m.version > EXPAND_ONLY_SINCE)
+            .map(|m| (m.version, contraction_in(m.sql.as_str())))
+            .collect();
+        assert!(!checked.is_empty(), "no migration after the rule was checked");
+        let breaking: Vec<_> = checked.iter().filter(|(_, words)| !words.is_empty()).collect();
+        assert!(
+            breaking.is_empty(),
+            "migrations that remove or change what the previous release reads: {breaking:?} \
+             (docs/upgrades.md: remove it in a later release, once no running version reads it)"
+        );
+    }
+
+    #[test]
+    fn the_check_finds_what_20261128150000_did_and_ignores_comments_and_data() {
+        let before_the_rule = MIGRATOR
+            .iter()
+            .find(|m| m.version == EXPAND_ONLY_SINCE)
+            .map(|m| contraction_in(m.sql.as_str()));
+        assert_eq!(before_the_rule, Some(vec!["DELETE", "UPDATE"]));
+        for (sql, found) in [
+            ("ALTER TABLE projects DROP COLUMN tools;", vec!["DROP"]),
+            ("alter table projects alter column tools type text;", vec!["ALTER COLUMN"]),
+            ("ALTER TABLE projects RENAME TO p;", vec!["RENAME"]),
+            ("TRUNCATE dependencies;", vec!["TRUNCATE"]),
+            ("CREATE OR REPLACE VIEW v AS SELECT 1;", vec!["REPLACE"]),
+            ("-- DROP nothing, DELETE nothing\nCREATE INDEX i ON t (c);", vec![]),
+            ("INSERT INTO t (c) VALUES ('DELETE ME');", vec![]),
+            ("ALTER TABLE projects ADD COLUMN updated_by TEXT;", vec![]),
+            ("CREATE TABLE dropped_things (x int);", vec![]),
+        ] {
+            assert_eq!(contraction_in(sql), found, "{sql}");
+        }
+    }
+}

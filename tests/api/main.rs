@@ -21,3 +21,4 @@ mod outage;
 mod pages;
 mod push;
 mod reports;
+mod upgrades;
