@@ -10,6 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::Failure;
+use crate::domain::ReportInput;
 use crate::domain::report::tools::{Merged, Tool, ToolOutput};
 
 /// The most a single input may be: tool outputs of very large projects stay far below it.
@@ -21,8 +22,7 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// `depbadge report FILE…`: one depbadge report on stdout.
 pub fn report(files: &[PathBuf]) -> Result<(), Failure> {
-    let merged = merge(&read_inputs(files)?)?;
-    let report = merged.into_report();
+    let report = merge(&read_inputs(files)?)?;
     let json = serde_json::to_string_pretty(&report).map_err(|e| Failure::Run(e.to_string()))?;
     println!("{json}");
     Ok(())
@@ -42,7 +42,7 @@ pub async fn push(slug: &str, files: &[PathBuf], max_time: Duration) -> Result<(
             (json.to_string(), "application/vnd.cyclonedx+json")
         }
         _ => {
-            let report = merge(&inputs)?.into_report();
+            let report = merge(&inputs)?;
             let body = serde_json::to_string(&report).map_err(|e| Failure::Run(e.to_string()))?;
             (body, "application/json")
         }
@@ -96,7 +96,9 @@ fn read_inputs(files: &[PathBuf]) -> Result<Vec<(String, Value)>, Failure> {
         .collect()
 }
 
-fn merge(inputs: &[(String, Value)]) -> Result<Merged, Failure> {
+/// One report from every input; refused (naming the inputs) when it would list nothing that the
+/// inputs did not say is nothing.
+fn merge(inputs: &[(String, Value)]) -> Result<ReportInput, Failure> {
     let mut merged = Merged::default();
     for (name, json) in inputs {
         let tool = merged
@@ -107,7 +109,7 @@ fn merge(inputs: &[(String, Value)]) -> Result<Merged, Failure> {
             .map_err(|e| Failure::Run(e.to_string()))?;
         eprintln!("depbadge: {name}: read as {}", tool.name());
     }
-    Ok(merged)
+    merged.into_report().map_err(|e| Failure::Run(e.to_string()))
 }
 
 /// `NAME`, or the content of the file `NAME_FILE` names, as the server's settings are read.

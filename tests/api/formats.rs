@@ -129,6 +129,17 @@ async fn refused_bodies_name_the_place_and_write_nothing(pool: PgPool) {
             code: "invalid_bom",
             field: Some("specVersion"),
         },
+        // Packages named, none with a version: it would be a green `none` badge.
+        Refusal {
+            path: slug,
+            content_type: bom,
+            encoding: None,
+            body: br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"purl":"nope"}]}"#
+                .to_vec(),
+            status: 422,
+            code: "invalid_bom",
+            field: Some("components"),
+        },
         Refusal {
             path: slug,
             content_type: bom,

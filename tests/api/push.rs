@@ -261,3 +261,42 @@ async fn push_retries_until_the_server_takes_the_report_or_time_is_up(pool: PgPo
     assert!(stderr.contains("cannot reach the server"), "{stderr}");
     assert!(stderr.matches("retrying in").count() >= 2, "{stderr}");
 }
+
+/// Outputs that would make a green `none` badge for a project with dependencies: `report` exits
+/// 1 naming the file and what to run, and `push` stores nothing (a BOM is refused by the server,
+/// naming `components`).
+#[sqlx::test]
+async fn inputs_that_list_no_usable_dependency_are_refused_and_nothing_is_stored(pool: PgPool) {
+    let no_deps = format!("{FIXTURES}/cargo-1.95.0/metadata-no-deps.json");
+    let refused = depbadge(&["report", &no_deps], &[], b"");
+    assert_eq!(refused.status.code(), Some(1), "{}", text(&refused.stdout));
+    let stderr = text(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("{no_deps}: `resolve` is null"))
+            && stderr.contains("without --no-deps"),
+        "{stderr}"
+    );
+    assert!(refused.stdout.is_empty(), "no report is printed");
+
+    let not_installed = format!("{FIXTURES}/npm-11.19.1-not-installed/ls-no-node-modules.json");
+    let refused = depbadge(&["report", &not_installed], &[], b"");
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(text(&refused.stderr).contains("not installed"), "{}", text(&refused.stderr));
+
+    let (server, env) = serving(&pool).await;
+    let env = env_refs(&env);
+    let pushed = depbadge(&["push", "github.com/ci/nothing", &no_deps], &env, b"");
+    assert_eq!(pushed.status.code(), Some(1));
+    let bom = br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"purl":"nope"}]}"#;
+    let pushed = depbadge(&["push", "github.com/ci/nothing", "-"], &env, bom);
+    assert_eq!(pushed.status.code(), Some(1));
+    let stderr = text(&pushed.stderr);
+    assert!(
+        stderr.contains("refused with 422: invalid_bom at components"),
+        "{stderr}"
+    );
+    assert_eq!(
+        badge(&server, "/badges/github.com/ci/nothing.svg").await,
+        "dependencies: unknown"
+    );
+}

@@ -86,6 +86,8 @@ fn tools_of(value: Option<&serde_json::Value>) -> Vec<ToolUsed> {
 struct Component {
     #[serde(rename = "bom-ref", default)]
     bom_ref: Option<String>,
+    #[serde(rename = "type", default)]
+    kind: Option<String>,
     #[serde(default)]
     purl: Option<String>,
     #[serde(default)]
@@ -204,6 +206,17 @@ impl Bom {
         for (i, component) in self.components.iter().enumerate() {
             collected.add(component, format!("components[{i}]"), own.as_deref(), 0)?;
         }
+        // A BOM that lists packages but none that can be judged would be stored as `none`, a
+        // green badge for a project that has dependencies (contract §2.2): refused.
+        if collected.dependencies.is_empty() && collected.packages_named > 0 {
+            return Err(invalid(
+                "components",
+                format!(
+                    "none of the {} components that name a package has a purl with a version                      (pkg:TYPE/NAME@VERSION): there is nothing to judge. A BOM without any                      component is stored as a project without dependencies",
+                    collected.packages_named
+                ),
+            ));
+        }
         for (i, vulnerability) in self.vulnerabilities.into_iter().enumerate() {
             collected.add_vulnerability(vulnerability, i)?;
         }
@@ -224,6 +237,9 @@ struct Collected {
     paths: Vec<String>,
     /// Index in `dependencies` by purl and by bom-ref.
     by_reference: HashMap<String, usize>,
+    /// Components other than the BOM's own that name a package (a purl, or the type of a
+    /// package), usable or not.
+    packages_named: usize,
 }
 
 impl Collected {
@@ -243,6 +259,11 @@ impl Collected {
         let purl = component.purl.as_deref().map(str::trim);
         let is_own =
             own.is_some_and(|own| purl == Some(own) || component.bom_ref.as_deref() == Some(own));
+        let names_a_package = purl.is_some()
+            || matches!(component.kind.as_deref(), Some("library" | "framework"));
+        if names_a_package && !is_own {
+            self.packages_named += 1;
+        }
         // A purl without a version names a package, not an installed one: nothing to judge.
         if let Some(purl) = purl.filter(|purl| has_version(purl))
             && !is_own
@@ -524,6 +545,40 @@ mod tests {
         let c = dependency(&report, "pkg:npm/c@3.0.0");
         assert_eq!((c.scope, c.advisories.len()), (Some(Scope::Optional), 1));
         assert_eq!(report.paths[2], "components[0].components[0].components[0]");
+    }
+
+    /// A BOM that names packages, none of them usable, would be a green `none`: refused naming
+    /// `components`. One without packages is a project without dependencies.
+    #[test]
+    fn a_bom_without_one_usable_component_is_refused_and_an_empty_one_is_none() {
+        let head = r#""bomFormat":"CycloneDX","specVersion":"1.5""#;
+        for components in [
+            r#"[{"purl":"nope"}]"#,
+            r#"[{"purl":"pkg:npm/left-pad"}, {"purl":"pkg:npm/is-number@"}]"#,
+            r#"[{"type":"library","name":"left-pad"}]"#,
+            r#"[{"type":"file","name":"x"},{"type":"framework","name":"rails","components":[{"purl":"pkg:gem/rack"}]}]"#,
+        ] {
+            let error = read(&format!(r#"{{{head},"components":{components}}}"#)).unwrap_err();
+            assert_eq!((error.code, error.field.as_str()), ("invalid_bom", "components"), "{components}");
+            assert!(error.message.contains("purl with a version"), "{}", error.message);
+        }
+        for components in [
+            "[]",
+            r#"[{"type":"file","name":"README"}, {"type":"operating-system","name":"debian"}]"#,
+        ] {
+            let report = read(&format!(r#"{{{head},"components":{components}}}"#)).unwrap();
+            assert!(report.input.dependencies.is_empty(), "{components}");
+        }
+        assert!(read(&format!("{{{head}}}")).unwrap().input.dependencies.is_empty());
+        // The BOM's own component alone names no dependency.
+        let own = format!(
+            r#"{{{head},"metadata":{{"component":{{"bom-ref":"app","purl":"pkg:npm/app@1.0.0"}}}},
+                "components":[{{"bom-ref":"app","purl":"pkg:npm/app@1.0.0"}}]}}"#
+        );
+        assert!(read(&own).unwrap().input.dependencies.is_empty());
+        // One usable component among unusable ones is enough.
+        let one = format!(r#"{{{head},"components":[{{"purl":"nope"}},{{"purl":"pkg:npm/a@1.0.0"}}]}}"#);
+        assert_eq!(purls(&read(&one).unwrap()), ["pkg:npm/a@1.0.0"]);
     }
 
     #[test]

@@ -170,6 +170,12 @@ pub struct Merged {
     /// Tools named by the reports and BOMs given whole (a BOM's makers).
     named_tools: Vec<ToolUsed>,
     tools: Vec<Tool>,
+    /// The inputs read, by name, for messages about all of them.
+    sources: Vec<String>,
+    /// An input that lists a project's packages said it has none (`npm ls` of a project without
+    /// dependencies, a crate's resolved graph without any, a BOM or a report listing nothing):
+    /// only then may the report be empty (contract §2.2).
+    listed_none: bool,
 }
 
 impl Merged {
@@ -186,16 +192,16 @@ impl Merged {
             )
         })?;
         match tool {
-            Tool::NpmLs => self.npm_ls(&output.json),
+            Tool::NpmLs => self.npm_ls(&output.json).map_err(error)?,
             Tool::NpmOutdated => self.npm_outdated(&output.json),
             Tool::NpmAudit => self.npm_audit(&output.json),
             Tool::PipList => self.pip_list(&output.json, false),
             Tool::PipOutdated => self.pip_list(&output.json, true),
             Tool::PipAudit => self.pip_audit(&output.json),
-            Tool::CargoMetadata => self.cargo_metadata(&output.json),
+            Tool::CargoMetadata => self.cargo_metadata(&output.json).map_err(error)?,
             Tool::CargoOutdated => self.cargo_outdated(&output.json),
             Tool::CargoAudit => self.cargo_audit(&output.json),
-            Tool::GoList => self.go_list(&output.json),
+            Tool::GoList => self.go_list(&output.json).map_err(error)?,
             Tool::ComposerOutdated => self.composer_outdated(&output.json),
             Tool::OsvScanner => self.osv_scanner(&output.json),
             Tool::CycloneDx => {
@@ -205,6 +211,7 @@ impl Merged {
                     .into_report()
                     .map_err(|e| error(format!("{}: {}", e.field, e.message)))?;
                 let input = report.into_input();
+                self.listed_none |= input.dependencies.is_empty();
                 self.analyzed_at = self.analyzed_at.max(input.analyzed_at);
                 self.named_tools.extend(input.tools);
                 self.whole.extend(input.dependencies);
@@ -212,12 +219,14 @@ impl Merged {
             Tool::Depbadge => {
                 let report: ReportInput =
                     serde_json::from_value(output.json).map_err(|e| error(e.to_string()))?;
+                self.listed_none |= report.dependencies.is_empty();
                 self.analyzed_at = self.analyzed_at.max(report.analyzed_at);
                 self.named_tools.extend(report.tools);
                 self.whole.extend(report.dependencies);
             }
         }
         self.tools.push(tool);
+        self.sources.push(output.source.to_owned());
         Ok(tool)
     }
 
@@ -226,7 +235,27 @@ impl Merged {
         &self.tools
     }
 
-    pub fn into_report(self) -> ReportInput {
+    /// The merged report; refused when it would name no dependency although no input said the
+    /// project has none (an audit or an "outdated" output alone lists only what it found).
+    pub fn into_report(self) -> Result<ReportInput, ToolError> {
+        let sources = self.sources.join(", ");
+        let listed_none = self.listed_none;
+        let report = self.merge();
+        if report.dependencies.is_empty() && !listed_none {
+            return Err(ToolError {
+                input: sources,
+                message: "no installed package is listed, and no input says the project has \
+                          none: an audit or an \"outdated\" output names only what it found. Add \
+                          the listing (npm ls --json --long, pip list --format=json, cargo \
+                          metadata --format-version 1, go list -m -u -json all, composer \
+                          outdated --all --format=json, or a CycloneDX BOM)"
+                    .to_owned(),
+            });
+        }
+        Ok(report)
+    }
+
+    fn merge(self) -> ReportInput {
         let mut dependencies = self.whole;
         for ((ecosystem, name), package) in self.packages {
             let Some(version) = package.version.filter(|_| package.installed) else {
@@ -279,7 +308,23 @@ impl Merged {
         self.packages.entry((ecosystem, key)).or_default()
     }
 
-    fn npm_ls(&mut self, json: &Value) {
+    fn npm_ls(&mut self, json: &Value) -> Result<(), String> {
+        // Declared but not installed (no `node_modules`, or an install that stopped): npm marks
+        // them `missing`, without a version. Such a listing says nothing about the project.
+        // An optional dependency not installed on this platform is `{}`, and not a problem.
+        let missing: Vec<&str> = objects(json.get("dependencies"))
+            .filter(|(_, entry)| entry.get("missing") == Some(&Value::Bool(true)))
+            .map(|(name, _)| name)
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "{} of the project's dependencies are not installed (`missing`: {}): run npm ci \
+                 (or npm install) first, then npm ls --json --long",
+                missing.len(),
+                names_for_message(&missing)
+            ));
+        }
+        self.listed_none |= objects(json.get("dependencies")).next().is_none();
         // Direct dependencies: the ones `npm outdated` (without --all) checks.
         for (name, entry) in objects(json.get("dependencies")) {
             let Some(version) = text(entry.get("version")) else {
@@ -298,6 +343,7 @@ impl Merged {
             package.installed = true;
             package.listed = true;
         }
+        Ok(())
     }
 
     fn npm_outdated(&mut self, json: &Value) {
@@ -391,7 +437,15 @@ impl Merged {
 
 impl Merged {
     /// Direct dependencies of the workspace's members, with their kinds as scopes.
-    fn cargo_metadata(&mut self, json: &Value) {
+    fn cargo_metadata(&mut self, json: &Value) -> Result<(), String> {
+        // `--no-deps` leaves out the dependency graph: nothing says which versions are used.
+        let Some(resolve) = json.get("resolve").filter(|r| !r.is_null()) else {
+            return Err(
+                "`resolve` is null: this output has no dependency graph, as cargo metadata \
+                 --no-deps prints it. Run cargo metadata --format-version 1 without --no-deps"
+                    .to_owned(),
+            );
+        };
         let packages: HashMap<&str, (&str, &str)> = array(json.get("packages"))
             .filter_map(|p| {
                 Some((
@@ -403,7 +457,8 @@ impl Merged {
         let members: BTreeSet<&str> = array(json.get("workspace_members"))
             .filter_map(Value::as_str)
             .collect();
-        let nodes = array(json.get("resolve").and_then(|r| r.get("nodes")));
+        let nodes = array(resolve.get("nodes"));
+        let mut edges = 0;
         for node in nodes {
             if !node
                 .get("id")
@@ -413,6 +468,7 @@ impl Merged {
                 continue;
             }
             for dep in array(node.get("deps")) {
+                edges += 1;
                 let Some(pkg) = dep.get("pkg").and_then(Value::as_str) else {
                     continue;
                 };
@@ -441,6 +497,9 @@ impl Merged {
                 package.listed = true;
             }
         }
+        // A resolved graph whose members depend on nothing: a crate without dependencies.
+        self.listed_none |= edges == 0;
+        Ok(())
     }
 
     fn cargo_outdated(&mut self, json: &Value) {
@@ -517,8 +576,17 @@ impl Merged {
 
     /// `go list -m -u -json all`: every module, `Update` when a newer one exists (without `-u`
     /// there is no `Update`, and nothing can be said: give `-u`).
-    fn go_list(&mut self, json: &Value) {
+    fn go_list(&mut self, json: &Value) -> Result<(), String> {
         let modules = one_or_many(json);
+        // `go list -m -json` without `all` prints the main module alone; so does a module that
+        // requires nothing, which cannot be told apart: refused either way.
+        if !modules.iter().any(|m| text(m.get("Version")).is_some()) {
+            return Err(
+                "lists no module with a version, only the main module: run go list -m -u -json \
+                 all (with `all`). A module that requires nothing can push {\"dependencies\": []}"
+                    .to_owned(),
+            );
+        }
         // The main module has no `Version`, and is skipped with anything else that has none.
         for module in modules {
             let (Some(path), Some(version)) = (
@@ -536,6 +604,7 @@ impl Merged {
             package.installed = true;
             package.listed = true;
         }
+        Ok(())
     }
 
     fn composer_outdated(&mut self, json: &Value) {
@@ -686,6 +755,15 @@ fn collect_npm_advisories<'a>(
             }
             _ => {}
         }
+    }
+}
+
+/// Up to five names, then how many more: a message stays one readable line.
+fn names_for_message(names: &[&str]) -> String {
+    let shown = names.iter().take(5).copied().collect::<Vec<_>>().join(", ");
+    match names.len() {
+        n if n > 5 => format!("{shown} and {} more", n - 5),
+        _ => shown,
     }
 }
 

@@ -23,7 +23,7 @@ fn merge(outputs: &[&str]) -> (Vec<Tool>, ReportInput) {
             })
             .unwrap();
     }
-    (merged.tools().to_vec(), merged.into_report())
+    (merged.tools().to_vec(), merged.into_report().unwrap())
 }
 
 fn find<'a>(report: &'a ReportInput, purl: &str) -> &'a DependencyInput {
@@ -189,8 +189,10 @@ proptest::proptest! {
     #[test]
     fn any_json_is_merged_or_refused(json in arbitrary_json()) {
         let mut merged = Merged::default();
-        if merged.add(ToolOutput { source: "x", json }).is_ok() {
-            let _ = crate::domain::Report::from_input(merged.into_report(), chrono::Utc::now());
+        if merged.add(ToolOutput { source: "x", json }).is_ok()
+            && let Ok(report) = merged.into_report()
+        {
+            let _ = crate::domain::Report::from_input(report, chrono::Utc::now());
         }
     }
 }
@@ -412,5 +414,99 @@ fn osv_scanner_snapshots() {
             .iter()
             .flat_map(|d| &d.advisories)
             .all(|a| a.severity == Some(Severity::Unknown))
+    );
+}
+
+const CARGO_NO_DEPS: &str =
+    include_str!("../../../../tests/fixtures/reports/cargo-1.95.0/metadata-no-deps.json");
+const CARGO_WITHOUT_DEPENDENCIES: &str =
+    include_str!("../../../../tests/fixtures/reports/cargo-1.95.0/metadata-no-dependencies.json");
+const NPM_LS_NOT_INSTALLED: &str = include_str!(
+    "../../../../tests/fixtures/reports/npm-11.19.1-not-installed/ls-no-node-modules.json"
+);
+const NPM_LS_ONE_REMOVED: &str = include_str!(
+    "../../../../tests/fixtures/reports/npm-11.19.1-not-installed/ls-one-removed.json"
+);
+const NPM_LS_NO_DEPENDENCIES: &str = include_str!(
+    "../../../../tests/fixtures/reports/npm-11.19.1-not-installed/ls-no-dependencies.json"
+);
+/// `go list -m -u -json` without `all`: the main module alone.
+const GO_LIST_MAIN_ONLY: &str = r#"{"Path":"example.com/app","Main":true,"Dir":"/src/app","GoMod":"/src/app/go.mod","GoVersion":"1.21"}"#;
+
+/// Merges `outputs` named `a.json`, `b.json`…: the report, or the error of the first refusal.
+fn try_merge(outputs: &[&str]) -> Result<ReportInput, ToolError> {
+    let mut merged = Merged::default();
+    for (i, text) in outputs.iter().enumerate() {
+        let json = serde_json::from_str(text).unwrap();
+        let name = format!("{}.json", char::from(b'a' + i as u8));
+        merged.add(ToolOutput {
+            source: &name,
+            json,
+        })?;
+    }
+    merged.into_report()
+}
+
+/// Real outputs of a project that has dependencies, which say nothing about them: each would
+/// be a green `none` badge, so each is refused naming the input and what to run instead.
+#[test]
+fn listings_that_cannot_tell_a_project_has_dependencies_are_refused() {
+    let cases: [(&[&str], &str, &[&str]); 8] = [
+        (&[CARGO_NO_DEPS], "a.json", &["`resolve` is null", "without --no-deps"]),
+        (
+            &[NPM_LS_NOT_INSTALLED],
+            "a.json",
+            &["3 of the project's dependencies are not installed", "is-number, is-odd, left-pad", "npm ci"],
+        ),
+        (&[NPM_LS_ONE_REMOVED], "a.json", &["1 of the project's", "left-pad)"]),
+        (&[NPM_OUTDATED, NPM_LS_NOT_INSTALLED], "b.json", &["not installed"]),
+        (&[GO_LIST_MAIN_ONLY], "a.json", &["only the main module", "with `all`"]),
+        // An "outdated" output that found nothing, or an audit, lists no inventory.
+        (&["{}"], "a.json", &["no installed package is listed", "npm ls --json --long"]),
+        (&["[]"], "a.json", &["no installed package is listed"]),
+        (&[PIP_AUDIT_SKIPPED, "{}"], "a.json, b.json", &["no installed package is listed"]),
+    ];
+    // A graph whose dependencies are missing from `packages` (a truncated output) names none
+    // that can be judged: not the same as a crate without dependencies.
+    let mut truncated: Value = serde_json::from_str(CARGO_METADATA).unwrap();
+    truncated["packages"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| p["name"] == "fixture-app");
+    let truncated = truncated.to_string();
+    let truncated_case: (&[&str], &str, &[&str]) =
+        (&[&truncated], "a.json", &["no installed package is listed"]);
+    for (outputs, input, phrases) in cases.into_iter().chain([truncated_case]) {
+        let error = try_merge(outputs).unwrap_err();
+        assert_eq!(error.input, input, "{error}");
+        for phrase in phrases {
+            assert!(error.message.contains(phrase), "`{phrase}` not in: {error}");
+        }
+    }
+}
+
+/// `none` stays for inputs that really list no dependency.
+#[test]
+fn listings_that_say_there_is_nothing_give_an_empty_report() {
+    let bom = r#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[]}"#;
+    for outputs in [
+        &[CARGO_WITHOUT_DEPENDENCIES][..],
+        &[NPM_LS_NO_DEPENDENCIES],
+        &[NPM_LS_NO_DEPENDENCIES, "{}"],
+        &[r#"{"dependencies": []}"#],
+        &[bom],
+    ] {
+        let report = try_merge(outputs).unwrap_or_else(|e| panic!("{e}"));
+        assert!(report.dependencies.is_empty());
+    }
+    // The optional dependency npm did not install on this platform (`"fsevents": {}`) is no
+    // reason to refuse a listing whose other dependencies are installed.
+    let mut listing: Value = serde_json::from_str(NPM_LS_ONE_REMOVED).unwrap();
+    listing["dependencies"]["left-pad"] = serde_json::json!({"version": "1.3.0"});
+    let report = try_merge(&[&listing.to_string()]).unwrap();
+    let purls: Vec<&str> = report.dependencies.iter().map(|d| d.purl.as_str()).collect();
+    assert_eq!(
+        purls,
+        ["pkg:npm/is-number@7.0.0", "pkg:npm/is-odd@3.0.1", "pkg:npm/left-pad@1.3.0"]
     );
 }
