@@ -38,5 +38,7 @@ check_alerts() {
   expect_broken_rule 's/) > 0.25$/) > 2.5/' "badge p99 over 2.5 s"
   expect_broken_rule 's/deployment="depbadge"} > 0/deployment="depbadge"} > 1/' "two replicas unavailable"
   expect_broken_rule 's/) < 0.5$/) < 0.1/' "hit ratio under 10 %"
-  expect_broken_rule 's/  and sum(rate(depbadge_badge_cache_requests_total\[10m\])) > 1/  and sum(rate(depbadge_badge_cache_requests_total[10m])) >= 0/' "hit ratio with no traffic"
+  expect_broken_rule 's/  and sum(rate(depbadge_badge_cache_requests_total{result!="absent"}\[10m\])) > 1/  and sum(rate(depbadge_badge_cache_requests_total{result!="absent"}[10m])) >= 0/' "hit ratio with no traffic"
+  expect_broken_rule 's|/ sum(rate(depbadge_badge_cache_requests_total{result!="absent"}\[10m\]))|/ sum(rate(depbadge_badge_cache_requests_total[10m]))|' "hit ratio counting unknown slugs"
+  expect_broken_rule 's/  and sum(rate(depbadge_badge_cache_requests_total{result!="absent"}\[10m\])) > 1/  and sum(rate(depbadge_badge_cache_requests_total[10m])) > 1/' "traffic counting unknown slugs"
 }

@@ -7,6 +7,10 @@
 //! up to date by those notifications and by this replica's own writes, rebuilt periodically
 //! (deleted slugs leave false positives, which cost one read each), and dropped whenever the
 //! notification connection is lost. Without a filter, every slug "may exist".
+//!
+//! Even a complete filter's "no" may be a moment old: another replica's write is heard when its
+//! NOTIFY arrives, a little after it commits. So an answer resting on the filter's "no" alone is
+//! never cacheable by clients (the HTTP layer's concern).
 
 use std::sync::RwLock;
 
@@ -35,6 +39,9 @@ struct State {
     /// Bumped by every rebuild start and every [`KnownSlugs::forget`]: only the latest rebuild,
     /// started after the latest forget, may install its filter.
     generation: u64,
+    /// Every write is heard from now on (set once LISTEN succeeded, unset by `forget`): only
+    /// then may a rebuild start, or writes between its read and its install would be missed.
+    listening: bool,
 }
 
 /// Names one rebuild, from [`KnownSlugs::start_rebuild`] to [`KnownSlugs::finish_rebuild`].
@@ -70,16 +77,27 @@ impl KnownSlugs {
         }
     }
 
-    /// Call before reading every slug key from the database for [`Self::finish_rebuild`].
-    pub fn start_rebuild(&self) -> Rebuild {
-        match self.state.write() {
-            Ok(mut state) => {
-                state.generation += 1;
-                state.heard_during_rebuild = Some(Vec::new());
-                Rebuild(state.generation)
-            }
-            Err(_) => Rebuild(u64::MAX),
+    /// Report notifications are heard from now on: a rebuild may start.
+    pub fn listening(&self) {
+        if let Ok(mut state) = self.state.write() {
+            state.listening = true;
         }
+    }
+
+    /// Call before reading every slug key from the database for [`Self::finish_rebuild`];
+    /// `None` while writes may go unheard (not listening).
+    pub fn start_rebuild(&self) -> Option<Rebuild> {
+        let mut state = self.state.write().ok()?;
+        if !state.listening {
+            return None;
+        }
+        state.generation += 1;
+        state.heard_during_rebuild = Some(Vec::new());
+        Some(Rebuild(state.generation))
+    }
+
+    pub fn is_listening(&self) -> bool {
+        self.state.read().is_ok_and(|state| state.listening)
     }
 
     /// Replaces the filter with one holding `slug_keys` (read after [`Self::start_rebuild`]) and
@@ -119,6 +137,7 @@ impl KnownSlugs {
             state.bloom = None;
             state.heard_during_rebuild = None;
             state.generation += 1;
+            state.listening = false;
         }
     }
 
@@ -144,7 +163,8 @@ mod tests {
     fn a_built_filter_knows_its_slugs_and_later_writes_and_refuses_the_rest() {
         let known = KnownSlugs::default();
         let keys: Vec<String> = (0..10_000).map(|i| format!("github.com/o/p{i}")).collect();
-        let rebuild = known.start_rebuild();
+        known.listening();
+        let rebuild = known.start_rebuild().unwrap();
         assert!(known.finish_rebuild(rebuild, keys.iter().map(String::as_str)));
         assert!(
             keys.iter().all(|key| known.may_exist(key)),
@@ -165,7 +185,8 @@ mod tests {
     #[test]
     fn a_write_heard_while_rebuilding_is_in_the_new_filter() {
         let known = KnownSlugs::default();
-        let rebuild = known.start_rebuild();
+        known.listening();
+        let rebuild = known.start_rebuild().unwrap();
         // Committed after the rebuild's snapshot: not in the keys it read.
         known.insert("github.com/late/write");
         assert!(known.finish_rebuild(rebuild, ["github.com/early/write"].into_iter()));
@@ -177,19 +198,39 @@ mod tests {
     #[test]
     fn a_rebuild_interrupted_by_a_lost_connection_leaves_no_filter() {
         let known = KnownSlugs::default();
-        let rebuild = known.start_rebuild();
+        known.listening();
+        let rebuild = known.start_rebuild().unwrap();
         known.forget();
         assert!(!known.finish_rebuild(rebuild, ["github.com/a/b"].into_iter()));
         assert!(!known.is_complete());
         assert!(known.may_exist("github.com/anything/else"));
+        assert!(
+            known.start_rebuild().is_none(),
+            "no rebuild until listening again"
+        );
+        known.listening();
+        assert!(known.start_rebuild().is_some());
+    }
+
+    #[test]
+    fn no_rebuild_starts_before_listening() {
+        let known = KnownSlugs::default();
+        assert!(!known.is_listening());
+        assert!(known.start_rebuild().is_none());
+        known.listening();
+        assert!(known.is_listening());
+        known.forget();
+        assert!(!known.is_listening());
     }
 
     #[test]
     fn only_the_latest_rebuild_installs_its_filter() {
         let known = KnownSlugs::default();
-        let older = known.start_rebuild();
+        known.listening();
+        let older = known.start_rebuild().unwrap();
         known.forget();
-        let newer = known.start_rebuild();
+        known.listening();
+        let newer = known.start_rebuild().unwrap();
         assert!(!known.finish_rebuild(older, ["github.com/stale/snapshot"].into_iter()));
         assert!(known.finish_rebuild(newer, ["github.com/a/b"].into_iter()));
         assert!(!known.may_exist("github.com/stale/snapshot"));

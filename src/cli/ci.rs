@@ -109,7 +109,9 @@ fn merge(inputs: &[(String, Value)]) -> Result<ReportInput, Failure> {
             .map_err(|e| Failure::Run(e.to_string()))?;
         eprintln!("depbadge: {name}: read as {}", tool.name());
     }
-    merged.into_report().map_err(|e| Failure::Run(e.to_string()))
+    merged
+        .into_report()
+        .map_err(|e| Failure::Run(e.to_string()))
 }
 
 /// `NAME`, or the content of the file `NAME_FILE` names, as the server's settings are read.

@@ -103,8 +103,14 @@ mod tests {
             .filter(|m| m.version > EXPAND_ONLY_SINCE)
             .map(|m| (m.version, contraction_in(m.sql.as_str())))
             .collect();
-        assert!(!checked.is_empty(), "no migration after the rule was checked");
-        let breaking: Vec<_> = checked.iter().filter(|(_, words)| !words.is_empty()).collect();
+        assert!(
+            !checked.is_empty(),
+            "no migration after the rule was checked"
+        );
+        let breaking: Vec<_> = checked
+            .iter()
+            .filter(|(_, words)| !words.is_empty())
+            .collect();
         assert!(
             breaking.is_empty(),
             "migrations that remove or change what the previous release reads: {breaking:?} \
@@ -121,11 +127,17 @@ mod tests {
         assert_eq!(before_the_rule, Some(vec!["DELETE", "UPDATE"]));
         for (sql, found) in [
             ("ALTER TABLE projects DROP COLUMN tools;", vec!["DROP"]),
-            ("alter table projects alter column tools type text;", vec!["ALTER COLUMN"]),
+            (
+                "alter table projects alter column tools type text;",
+                vec!["ALTER COLUMN"],
+            ),
             ("ALTER TABLE projects RENAME TO p;", vec!["RENAME"]),
             ("TRUNCATE dependencies;", vec!["TRUNCATE"]),
             ("CREATE OR REPLACE VIEW v AS SELECT 1;", vec!["REPLACE"]),
-            ("-- DROP nothing, DELETE nothing\nCREATE INDEX i ON t (c);", vec![]),
+            (
+                "-- DROP nothing, DELETE nothing\nCREATE INDEX i ON t (c);",
+                vec![],
+            ),
             ("INSERT INTO t (c) VALUES ('DELETE ME');", vec![]),
             ("ALTER TABLE projects ADD COLUMN updated_by TEXT;", vec![]),
             ("CREATE TABLE dropped_things (x int);", vec![]),

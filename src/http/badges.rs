@@ -277,15 +277,24 @@ async fn status_answer(
         }
     };
     let served_stale = matches!(source, Source::LastKnown);
+    // "No report" is settled only when the database said so to this request: the filter's
+    // answer, or one kept from an earlier read, may be a moment old (another replica's write
+    // not heard yet).
+    let settled = matches!(source, Source::Database);
     let slot = match source {
         Source::Cache(slot) => Some(slot),
-        Source::Database | Source::LastKnown => None,
+        Source::Database | Source::NotKnown | Source::LastKnown => None,
     };
     let Some(status) = status else {
         let answer = Answer {
             spec: options.spec(&Face::no_report()),
             last_modified: None,
-            cache: CachePolicy::Short,
+            // A first push through another replica must show at once, not in a minute.
+            cache: if settled {
+                CachePolicy::Short
+            } else {
+                CachePolicy::NoCache
+            },
             is_error: false,
             valid_until: None,
         };
@@ -332,6 +341,9 @@ enum Source {
     /// A fresh cache entry, with the slot for the finished badge made from it.
     Cache(FinishedSlot),
     Database,
+    /// No report, said by the filter of known slugs alone: another replica may have written it
+    /// a moment ago, its NOTIFY not heard yet.
+    NotKnown,
     /// The database failed: the last status this replica knew.
     LastKnown,
 }
@@ -351,7 +363,7 @@ async fn scope_status(
     // Nobody reported this slug: no read, and nothing cached (anyone can ask for any slug).
     if !state.badges.known().may_exist(slug.key()) {
         state.metrics.record_badge_lookup(CacheResult::Absent);
-        return Ok((None, Source::Database));
+        return Ok((None, Source::NotKnown));
     }
     let read = tokio::time::timeout(
         DATABASE_BUDGET,

@@ -30,7 +30,11 @@ pub enum ApiError {
     #[error("missing or invalid bearer token")]
     Unauthorized,
     #[error("not found")]
-    NotFound { what: String },
+    NotFound {
+        what: String,
+        /// False when only the filter of known slugs said so: the answer is `no-cache`.
+        settled: bool,
+    },
     #[error("method not allowed")]
     MethodNotAllowed,
     #[error("report is older than the stored one")]
@@ -99,7 +103,7 @@ impl ApiError {
                 "send a valid API token as `Authorization: Bearer TOKEN`".to_owned(),
                 None,
             ),
-            Self::NotFound { what } => (
+            Self::NotFound { what, .. } => (
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("{what} not found"),
@@ -206,6 +210,11 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::NotFound { settled: false, .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
             }
             Self::DatabaseUnavailable(_) | Self::Timeout { .. } => {
                 response

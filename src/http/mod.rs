@@ -213,6 +213,7 @@ pub fn admin_router(metrics: Metrics, pool: PgPool) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound {
+        settled: true,
         what: "route".to_owned(),
     }
 }

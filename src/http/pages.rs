@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
 use super::extract::{QueryParams, SlugPath};
+use super::projects::Read;
 use super::{AppState, set_static_headers};
 use crate::badge::Face;
 use crate::db;
@@ -76,8 +77,10 @@ pub async fn project(
         );
     };
     let found = super::projects::read_document(&state, &slug, selection).await;
-    let project = match found {
-        Ok(project) => project,
+    let (project, settled) = match found {
+        Ok(Read::Found(project)) => (Some(project), true),
+        Ok(Read::Missing) => (None, true),
+        Ok(Read::NotKnown) => (None, false),
         Err(error) if db::is_unavailable(&error) => {
             tracing::warn!(%error, "database unavailable");
             return message_page(
@@ -147,6 +150,13 @@ pub async fn project(
     match page.render() {
         Ok(body) => {
             let mut response = html(status, body);
+            if !settled {
+                // Only the filter of known slugs says there is no report: not to be cached.
+                set_static_headers(
+                    response.headers_mut(),
+                    &[(header::CACHE_CONTROL, "no-cache")],
+                );
+            }
             if varies {
                 set_static_headers(
                     response.headers_mut(),

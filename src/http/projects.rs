@@ -15,7 +15,8 @@ use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
 use crate::badge::{Document, Lookup};
 use crate::db::projects::{self, WriteOutcome};
 use crate::domain::{
-    Counts, Dependency, ProjectMeta, ScopeSelection, Slug, Status, Summary, ToolUsed, is_stale,
+    Counts, Dependency, ProjectMeta, ScopeSelection, Slug, Status, StoredProject, Summary,
+    ToolUsed, is_stale,
 };
 use crate::ops::metrics::{CacheResult, DbRead, Metrics, ReportResult};
 
@@ -113,9 +114,11 @@ pub async fn get(
     query: QueryParams,
 ) -> ApiResult<Response> {
     let selection = query.scope()?;
-    let project = read_document(&state, &slug, selection)
-        .await?
-        .ok_or_else(|| not_found(&slug))?;
+    let project = match read_document(&state, &slug, selection).await? {
+        Read::Found(project) => project,
+        Read::Missing => return Err(not_found(&slug, true)),
+        Read::NotKnown => return Err(not_found(&slug, false)),
+    };
     let document = ProjectDocument::new(
         &project.meta,
         project.summary,
@@ -126,6 +129,23 @@ pub async fn get(
     Ok(Json(document).into_response())
 }
 
+/// What a read of a project's report found.
+pub enum Read {
+    Found(Arc<StoredProject>),
+    /// No report: the database said so, to this request.
+    Missing,
+    /// No report as far as this replica knows without a read (the filter of known slugs, or a
+    /// "no report" kept from an earlier read). Another replica may have just written it, its
+    /// NOTIFY not heard yet: an answer resting on this is never cacheable.
+    NotKnown,
+}
+
+impl From<Document> for Read {
+    fn from(document: Document) -> Self {
+        document.map_or(Self::Missing, Self::Found)
+    }
+}
+
 /// A project's report, from the cache while it is fresh: the JSON API and the page show the
 /// same thing as the badge, and reading it again costs no query until a write or the TTL. A slug
 /// nobody reported costs no query at all.
@@ -133,14 +153,15 @@ pub async fn read_document(
     state: &AppState,
     slug: &Slug,
     selection: ScopeSelection,
-) -> Result<Document, Arc<sqlx::Error>> {
+) -> Result<Read, Arc<sqlx::Error>> {
     if let Lookup::Fresh(document) = state.badges.document(slug.key(), selection) {
         state.metrics.record_document_lookup(CacheResult::Hit);
-        return Ok(document);
+        // A "no report" kept from an earlier read is as old as that read.
+        return Ok(document.map_or(Read::NotKnown, Read::Found));
     }
     if !state.badges.known().may_exist(slug.key()) {
         state.metrics.record_document_lookup(CacheResult::Absent);
-        return Ok(None);
+        return Ok(Read::NotKnown);
     }
     let read = async {
         state.metrics.record_db_read(DbRead::Document);
@@ -155,7 +176,7 @@ pub async fn read_document(
         .read_document(slug.key(), selection, read)
         .await?;
     state.metrics.record_document_lookup(CacheResult::Miss);
-    Ok(document)
+    Ok(document.into())
 }
 
 pub async fn delete(
@@ -168,7 +189,7 @@ pub async fn delete(
         tracing::info!(writer, slug = %slug.key(), "project deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(not_found(&slug))
+        Err(not_found(&slug, true))
     }
 }
 
@@ -243,9 +264,12 @@ pub async fn list(State(state): State<AppState>, query: QueryParams) -> ApiResul
     .into_response())
 }
 
-fn not_found(slug: &Slug) -> ApiError {
+/// `settled`: the database (or the cache of what it said) knows no such project, rather than
+/// only the filter of known slugs.
+fn not_found(slug: &Slug, settled: bool) -> ApiError {
     ApiError::NotFound {
         what: format!("project {}", slug.display()),
+        settled,
     }
 }
 

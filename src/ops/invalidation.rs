@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::PgListener;
+use tokio::sync::Notify;
 
 use super::metrics::Metrics;
 use crate::badge::BadgeCache;
@@ -16,11 +17,17 @@ use crate::db::{self, REPORT_CHANNEL};
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const MAX_RETRY: Duration = Duration::from_secs(10);
 
-/// Runs until the task is aborted.
-pub async fn listen(pool: PgPool, cache: Arc<BadgeCache>, metrics: Metrics) {
+/// Runs until the task is aborted. `listening_started` wakes the task that builds the filter of
+/// known slugs ([`keep_known_slugs`]) each time listening (re)starts.
+pub async fn listen(
+    pool: PgPool,
+    cache: Arc<BadgeCache>,
+    metrics: Metrics,
+    listening_started: Arc<Notify>,
+) {
     let mut delay = FIRST_RETRY;
     loop {
-        match listen_once(&pool, &cache, &metrics).await {
+        match listen_once(&pool, &cache, &metrics, &listening_started).await {
             Ok(()) => delay = FIRST_RETRY,
             Err(error) => {
                 cache.known().forget();
@@ -38,17 +45,18 @@ async fn listen_once(
     pool: &PgPool,
     cache: &BadgeCache,
     metrics: &Metrics,
+    listening_started: &Notify,
 ) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(REPORT_CHANNEL).await?;
     flush(cache, metrics);
     // Every write from now on is heard, so the filter of known slugs can be built.
-    let known = rebuild_known(pool, cache).await?;
+    cache.known().listening();
+    listening_started.notify_one();
     metrics.set_listening(true);
     tracing::info!(
         channel = REPORT_CHANNEL,
-        known,
-        "listening for report notifications; badge cache flushed, known slugs loaded"
+        "listening for report notifications; badge cache flushed"
     );
     loop {
         match listener.try_recv().await? {
@@ -74,25 +82,67 @@ fn flush(cache: &BadgeCache, metrics: &Metrics) {
     metrics.record_cache_flush();
 }
 
-/// Rebuilds the filter of known slugs from the database; how many there are.
-async fn rebuild_known(pool: &PgPool, cache: &BadgeCache) -> Result<usize, sqlx::Error> {
-    let rebuild = cache.known().start_rebuild();
+/// Rebuilds the filter of known slugs from the database: how many there are, or `None` when it
+/// could not be installed (listening stopped meanwhile, or too many writes to keep).
+async fn rebuild_known(pool: &PgPool, cache: &BadgeCache) -> Result<Option<usize>, sqlx::Error> {
+    let Some(rebuild) = cache.known().start_rebuild() else {
+        return Ok(None);
+    };
     let keys = db::projects::all_slug_keys(pool).await?;
-    cache
+    let installed = cache
         .known()
         .finish_rebuild(rebuild, keys.iter().map(String::as_str));
-    Ok(keys.len())
+    Ok(installed.then_some(keys.len()))
 }
 
-/// Rebuilds the filter of known slugs every `period` while it is complete (listening), so that
-/// deleted projects stop costing reads and the filter keeps its size. Runs until aborted.
-pub async fn rebuild_known_every(pool: PgPool, cache: Arc<BadgeCache>, period: Duration) {
+/// Keeps the filter of known slugs: builds it each time listening starts, rebuilds it every
+/// `period` (so that deleted projects stop costing reads and the filter keeps its size), and
+/// retries a failed build with backoff, without waiting for the next period or reconnection.
+/// While there is no filter every slug is read, which is correct, only dearer. Runs until aborted.
+pub async fn keep_known_slugs(
+    pool: PgPool,
+    cache: Arc<BadgeCache>,
+    metrics: Metrics,
+    period: Duration,
+    listening_started: Arc<Notify>,
+) {
+    let mut retry = FIRST_RETRY;
     loop {
-        tokio::time::sleep(period).await;
-        if cache.known().is_complete()
-            && let Err(error) = rebuild_known(&pool, &cache).await
-        {
-            tracing::warn!(%error, "could not rebuild the filter of known slugs");
+        let wait = if !cache.known().is_listening() {
+            None
+        } else {
+            match rebuild_known(&pool, &cache).await {
+                Ok(Some(known)) => {
+                    metrics.record_known_slugs_build(true);
+                    tracing::info!(known, "known slugs loaded");
+                    retry = FIRST_RETRY;
+                    Some(period)
+                }
+                // Listening stopped meanwhile (the next start wakes this task), or more writes
+                // came in during the read than the rebuild keeps: tried again later.
+                Ok(None) => cache.known().is_listening().then(|| {
+                    let wait = retry;
+                    retry = (retry * 2).min(MAX_RETRY);
+                    wait
+                }),
+                Err(error) => {
+                    metrics.record_known_slugs_build(false);
+                    tracing::warn!(%error, retry_in_ms = retry.as_millis() as u64,
+                        "could not build the filter of known slugs; every slug is read until it is built");
+                    let wait = retry;
+                    retry = (retry * 2).min(MAX_RETRY);
+                    Some(wait)
+                }
+            }
+        };
+        match wait {
+            Some(wait) => {
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = listening_started.notified() => {}
+                }
+            }
+            None => listening_started.notified().await,
         }
     }
 }

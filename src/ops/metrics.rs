@@ -29,6 +29,7 @@ pub const CACHE_FLUSHES: &str = "depbadge_badge_cache_flushes_total";
 pub const NOTIFICATIONS: &str = "depbadge_notifications_received_total";
 pub const CONNECTIONS_OPEN: &str = "depbadge_http_connections_open";
 pub const CONNECTIONS_REFUSED: &str = "depbadge_http_connections_refused_total";
+pub const KNOWN_SLUG_BUILDS: &str = "depbadge_known_slugs_builds_total";
 
 /// Latency buckets from 0.5 ms (a cached badge) to 5 s (a slow database).
 const DURATION_BUCKETS: [f64; 13] = [
@@ -232,6 +233,11 @@ impl Metrics {
             "Always 1; the version label says which build is running",
         );
         describe(
+            KNOWN_SLUG_BUILDS,
+            None,
+            "Builds of the filter of known slugs from the database: loaded, or failed (retried; meanwhile every slug is read)",
+        );
+        describe(
             LISTENING,
             None,
             "1 while this replica listens for report notifications (cache invalidation), else 0",
@@ -384,6 +390,13 @@ impl Metrics {
 
     pub fn record_cache_flush(&self) {
         self.counter(CACHE_FLUSHES, &[]).increment(1);
+    }
+
+    /// A build of the filter of known slugs: `loaded`, or `failed`.
+    pub fn record_known_slugs_build(&self, loaded: bool) {
+        let result = if loaded { "loaded" } else { "failed" };
+        self.counter(KNOWN_SLUG_BUILDS, &[("result", result)])
+            .increment(1);
     }
 }
 

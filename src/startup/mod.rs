@@ -98,6 +98,7 @@ impl Application {
     ) -> std::io::Result<()> {
         let pool = self.state.pool.clone();
         let metrics = self.state.metrics.clone();
+        let listening_started = Arc::new(tokio::sync::Notify::new());
         let background = [
             tokio::spawn(ops::database::watch(
                 pool.clone(),
@@ -109,12 +110,15 @@ impl Application {
                 pool.clone(),
                 self.state.badges.clone(),
                 metrics.clone(),
+                listening_started.clone(),
             )),
             tokio::spawn(metrics.clone().run_upkeep_every(METRICS_UPKEEP)),
-            tokio::spawn(ops::invalidation::rebuild_known_every(
+            tokio::spawn(ops::invalidation::keep_known_slugs(
                 pool.clone(),
                 self.state.badges.clone(),
+                metrics.clone(),
                 KNOWN_SLUGS_REBUILD,
+                listening_started,
             )),
             // Scrapes may go on while the main listener drains; the admin server ends with the process.
             tokio::spawn(serve_admin(self.admin_listener, metrics.clone(), pool)),

@@ -134,8 +134,9 @@ async fn refused_bodies_name_the_place_and_write_nothing(pool: PgPool) {
             path: slug,
             content_type: bom,
             encoding: None,
-            body: br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"purl":"nope"}]}"#
-                .to_vec(),
+            body:
+                br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"purl":"nope"}]}"#
+                    .to_vec(),
             status: 422,
             code: "invalid_bom",
             field: Some("components"),

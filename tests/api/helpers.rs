@@ -67,10 +67,17 @@ pub async fn spawn_app_with(pool: PgPool, extra_env: &[(&str, &str)]) -> TestApp
 }
 
 /// [`spawn_app_with`], returning once the application listens for report notifications, so that
-/// every write from then on is heard (tests that count notifications need that).
+/// every write from then on is heard (tests that count notifications need that), and its filter
+/// of known slugs is built (a slug nobody reported is answered without a read).
 pub async fn spawn_listening_app(pool: PgPool, extra_env: &[(&str, &str)]) -> TestApp {
     let app = spawn_app_with(pool, extra_env).await;
     crate::metrics::wait_for_sample(&app, "depbadge_notifications_listening", 1.0).await;
+    crate::metrics::wait_for_sample(
+        &app,
+        r#"depbadge_known_slugs_builds_total{result="loaded"}"#,
+        1.0,
+    )
+    .await;
     app
 }
 

@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod invalidation;
+mod known_slugs;
 mod listing;
 mod manifests;
 mod metrics;

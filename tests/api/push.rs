@@ -281,7 +281,11 @@ async fn inputs_that_list_no_usable_dependency_are_refused_and_nothing_is_stored
     let not_installed = format!("{FIXTURES}/npm-11.19.1-not-installed/ls-no-node-modules.json");
     let refused = depbadge(&["report", &not_installed], &[], b"");
     assert_eq!(refused.status.code(), Some(1));
-    assert!(text(&refused.stderr).contains("not installed"), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("not installed"),
+        "{}",
+        text(&refused.stderr)
+    );
 
     let (server, env) = serving(&pool).await;
     let env = env_refs(&env);

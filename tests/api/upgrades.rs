@@ -211,7 +211,10 @@ async fn the_fix_forward_migration_gives_release_0_1_0_its_rows_back(pool: PgPoo
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(late_rows, 1, "rows newer than their document are kept as they are");
+    assert_eq!(
+        late_rows, 1,
+        "rows newer than their document are kept as they are"
+    );
     let differing: Vec<String> = sqlx::query_scalar(AS_RELEASE_0_1_0_READS_ROWS)
         .fetch_all(&pool)
         .await

@@ -259,8 +259,8 @@ impl Collected {
         let purl = component.purl.as_deref().map(str::trim);
         let is_own =
             own.is_some_and(|own| purl == Some(own) || component.bom_ref.as_deref() == Some(own));
-        let names_a_package = purl.is_some()
-            || matches!(component.kind.as_deref(), Some("library" | "framework"));
+        let names_a_package =
+            purl.is_some() || matches!(component.kind.as_deref(), Some("library" | "framework"));
         if names_a_package && !is_own {
             self.packages_named += 1;
         }
@@ -559,8 +559,16 @@ mod tests {
             r#"[{"type":"file","name":"x"},{"type":"framework","name":"rails","components":[{"purl":"pkg:gem/rack"}]}]"#,
         ] {
             let error = read(&format!(r#"{{{head},"components":{components}}}"#)).unwrap_err();
-            assert_eq!((error.code, error.field.as_str()), ("invalid_bom", "components"), "{components}");
-            assert!(error.message.contains("purl with a version"), "{}", error.message);
+            assert_eq!(
+                (error.code, error.field.as_str()),
+                ("invalid_bom", "components"),
+                "{components}"
+            );
+            assert!(
+                error.message.contains("purl with a version"),
+                "{}",
+                error.message
+            );
         }
         for components in [
             "[]",
@@ -569,7 +577,13 @@ mod tests {
             let report = read(&format!(r#"{{{head},"components":{components}}}"#)).unwrap();
             assert!(report.input.dependencies.is_empty(), "{components}");
         }
-        assert!(read(&format!("{{{head}}}")).unwrap().input.dependencies.is_empty());
+        assert!(
+            read(&format!("{{{head}}}"))
+                .unwrap()
+                .input
+                .dependencies
+                .is_empty()
+        );
         // The BOM's own component alone names no dependency.
         let own = format!(
             r#"{{{head},"metadata":{{"component":{{"bom-ref":"app","purl":"pkg:npm/app@1.0.0"}}}},
@@ -577,7 +591,8 @@ mod tests {
         );
         assert!(read(&own).unwrap().input.dependencies.is_empty());
         // One usable component among unusable ones is enough.
-        let one = format!(r#"{{{head},"components":[{{"purl":"nope"}},{{"purl":"pkg:npm/a@1.0.0"}}]}}"#);
+        let one =
+            format!(r#"{{{head},"components":[{{"purl":"nope"}},{{"purl":"pkg:npm/a@1.0.0"}}]}}"#);
         assert_eq!(purls(&read(&one).unwrap()), ["pkg:npm/a@1.0.0"]);
     }
 

@@ -452,19 +452,47 @@ fn try_merge(outputs: &[&str]) -> Result<ReportInput, ToolError> {
 #[test]
 fn listings_that_cannot_tell_a_project_has_dependencies_are_refused() {
     let cases: [(&[&str], &str, &[&str]); 8] = [
-        (&[CARGO_NO_DEPS], "a.json", &["`resolve` is null", "without --no-deps"]),
+        (
+            &[CARGO_NO_DEPS],
+            "a.json",
+            &["`resolve` is null", "without --no-deps"],
+        ),
         (
             &[NPM_LS_NOT_INSTALLED],
             "a.json",
-            &["3 of the project's dependencies are not installed", "is-number, is-odd, left-pad", "npm ci"],
+            &[
+                "3 of the project's dependencies are not installed",
+                "is-number, is-odd, left-pad",
+                "npm ci",
+            ],
         ),
-        (&[NPM_LS_ONE_REMOVED], "a.json", &["1 of the project's", "left-pad)"]),
-        (&[NPM_OUTDATED, NPM_LS_NOT_INSTALLED], "b.json", &["not installed"]),
-        (&[GO_LIST_MAIN_ONLY], "a.json", &["only the main module", "with `all`"]),
+        (
+            &[NPM_LS_ONE_REMOVED],
+            "a.json",
+            &["1 of the project's", "left-pad)"],
+        ),
+        (
+            &[NPM_OUTDATED, NPM_LS_NOT_INSTALLED],
+            "b.json",
+            &["not installed"],
+        ),
+        (
+            &[GO_LIST_MAIN_ONLY],
+            "a.json",
+            &["only the main module", "with `all`"],
+        ),
         // An "outdated" output that found nothing, or an audit, lists no inventory.
-        (&["{}"], "a.json", &["no installed package is listed", "npm ls --json --long"]),
+        (
+            &["{}"],
+            "a.json",
+            &["no installed package is listed", "npm ls --json --long"],
+        ),
         (&["[]"], "a.json", &["no installed package is listed"]),
-        (&[PIP_AUDIT_SKIPPED, "{}"], "a.json, b.json", &["no installed package is listed"]),
+        (
+            &[PIP_AUDIT_SKIPPED, "{}"],
+            "a.json, b.json",
+            &["no installed package is listed"],
+        ),
     ];
     // A graph whose dependencies are missing from `packages` (a truncated output) names none
     // that can be judged: not the same as a crate without dependencies.
@@ -504,9 +532,17 @@ fn listings_that_say_there_is_nothing_give_an_empty_report() {
     let mut listing: Value = serde_json::from_str(NPM_LS_ONE_REMOVED).unwrap();
     listing["dependencies"]["left-pad"] = serde_json::json!({"version": "1.3.0"});
     let report = try_merge(&[&listing.to_string()]).unwrap();
-    let purls: Vec<&str> = report.dependencies.iter().map(|d| d.purl.as_str()).collect();
+    let purls: Vec<&str> = report
+        .dependencies
+        .iter()
+        .map(|d| d.purl.as_str())
+        .collect();
     assert_eq!(
         purls,
-        ["pkg:npm/is-number@7.0.0", "pkg:npm/is-odd@3.0.1", "pkg:npm/left-pad@1.3.0"]
+        [
+            "pkg:npm/is-number@7.0.0",
+            "pkg:npm/is-odd@3.0.1",
+            "pkg:npm/left-pad@1.3.0"
+        ]
     );
 }
