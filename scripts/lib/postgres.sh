@@ -94,3 +94,15 @@ stop_database() {
     as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null 2>&1 || true
   fi
 }
+
+# fresh_database NAME: DATABASE_URL set to a new, empty database NAME on the server ensure_database
+# finds (DATABASE_URL's, or the throwaway cluster's), dropped first if it exists.
+fresh_database() {
+  local name="$1"
+  ensure_database "$name"
+  local server="${DATABASE_URL%/*}" psql="${PG_BINDIR:+$PG_BINDIR/}psql"
+  command -v "$psql" >/dev/null 2>&1 || ensure_command psql postgresql-client
+  "$psql" "$server/postgres" -qtAc "DROP DATABASE IF EXISTS \"$name\" WITH (FORCE)" >/dev/null
+  "$psql" "$server/postgres" -qtAc "CREATE DATABASE \"$name\"" >/dev/null
+  export DATABASE_URL="$server/$name"
+}

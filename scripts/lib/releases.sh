@@ -27,22 +27,27 @@ release_name() {
   if [ -n "$version" ]; then echo "$version (${1:0:7})"; else echo "${1:0:7}"; fi
 }
 
-# build_release COMMIT: prints the path of that commit's depbadge binary, building it the first
-# time. Sources come from `git archive`; every release shares one target directory of its own
-# (dependencies are compiled once for all of them) apart from the current code's.
+# build_release COMMIT [PROFILE]: prints the path of that commit's depbadge binary (PROFILE dev,
+# the default, or release), building it the first time. Sources come from `git archive`; every
+# release shares one target directory of its own (dependencies are compiled once for all of
+# them) apart from the current code's.
 build_release() {
-  local commit="$1"
-  local bin="$TARGET_DIR/releases/bin/$commit/depbadge"
+  local commit="$1" profile="${2:-dev}"
+  local out="debug" flags=()
+  [ "$profile" = release ] && { out="release"; flags=(--release); }
+  local bin="$TARGET_DIR/releases/bin/$commit/$out/depbadge"
   if [ -x "$bin" ]; then
-    log "release $(release_name "$commit"): built before, $bin"
+    log "release $(release_name "$commit") ($out): built before, $bin"
     echo "$bin"; return 0
   fi
   local src="$TARGET_DIR/releases/src/$commit"
-  log "building release $(release_name "$commit") from git"
-  rm -rf "$src" && mkdir -p "$src"
-  git archive "$commit" | tar -x -C "$src"
-  (cd "$src" && cargo build --locked --quiet --bin depbadge --target-dir "$TARGET_DIR/releases/target") >&2
+  log "building release $(release_name "$commit") ($out) from git"
+  if [ ! -f "$src/Cargo.toml" ]; then
+    rm -rf "$src" && mkdir -p "$src"
+    git archive "$commit" | tar -x -C "$src"
+  fi
+  (cd "$src" && cargo build --locked --quiet "${flags[@]}" --bin depbadge --target-dir "$TARGET_DIR/releases/target") >&2
   mkdir -p "$(dirname "$bin")"
-  cp "$TARGET_DIR/releases/target/debug/depbadge" "$bin.partial" && mv "$bin.partial" "$bin"
+  cp "$TARGET_DIR/releases/target/$out/depbadge" "$bin.partial" && mv "$bin.partial" "$bin"
   echo "$bin"
 }
