@@ -134,15 +134,13 @@ impl KnownSlugs {
     /// Writes may go unheard from now on: every slug may exist until the next rebuild.
     pub fn forget(&self) {
         if let Ok(mut state) = self.state.write() {
+            // Clearing what was heard already stops a rebuild in progress from installing; the
+            // new generation says so too, whatever a later change does with that list.
             state.bloom = None;
             state.heard_during_rebuild = None;
             state.generation += 1;
             state.listening = false;
         }
-    }
-
-    pub fn is_complete(&self) -> bool {
-        self.state.read().is_ok_and(|state| state.bloom.is_some())
     }
 }
 
@@ -156,7 +154,6 @@ mod tests {
         assert!(known.may_exist("github.com/a/b"));
         known.insert("github.com/a/b");
         assert!(known.may_exist("github.com/never/reported"));
-        assert!(!known.is_complete());
     }
 
     #[test]
@@ -179,7 +176,10 @@ mod tests {
         known.insert("gitlab.com/x/new");
         assert!(known.may_exist("gitlab.com/x/new"));
         known.forget();
-        assert!(known.may_exist("gitlab.com/x/q1") && !known.is_complete());
+        assert!(
+            known.may_exist("gitlab.com/x/q1"),
+            "no filter: every slug may exist"
+        );
     }
 
     #[test]
@@ -202,7 +202,6 @@ mod tests {
         let rebuild = known.start_rebuild().unwrap();
         known.forget();
         assert!(!known.finish_rebuild(rebuild, ["github.com/a/b"].into_iter()));
-        assert!(!known.is_complete());
         assert!(known.may_exist("github.com/anything/else"));
         assert!(
             known.start_rebuild().is_none(),
@@ -210,6 +209,17 @@ mod tests {
         );
         known.listening();
         assert!(known.start_rebuild().is_some());
+    }
+
+    #[test]
+    fn a_rebuild_started_after_another_supersedes_it() {
+        let known = KnownSlugs::default();
+        known.listening();
+        let older = known.start_rebuild().unwrap();
+        let newer = known.start_rebuild().unwrap();
+        assert!(!known.finish_rebuild(older, ["github.com/older/read"].into_iter()));
+        assert!(known.finish_rebuild(newer, ["github.com/newer/read"].into_iter()));
+        assert!(!known.may_exist("github.com/older/read"));
     }
 
     #[test]

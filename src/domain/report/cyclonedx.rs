@@ -636,6 +636,18 @@ mod tests {
             format!(r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{json}]}}"#);
         let error = read(&bom).unwrap_err();
         assert!(error.message.contains("nested"), "{error:?}");
+        // The bound itself: a leaf MAX_NESTING levels below the top is read, one more is not.
+        let nested = |depth: usize| {
+            let mut json = String::from(r#"{"purl":"pkg:npm/leaf@1.0.0"}"#);
+            for _ in 0..depth {
+                json = format!(r#"{{"components":[{json}]}}"#);
+            }
+            read(&format!(
+                r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{json}]}}"#
+            ))
+        };
+        assert_eq!(purls(&nested(MAX_NESTING).unwrap()), ["pkg:npm/leaf@1.0.0"]);
+        assert!(nested(MAX_NESTING + 1).is_err());
     }
 
     proptest! {
