@@ -122,6 +122,24 @@ async fn import_line(pool: &PgPool, line: &str) -> Result<WriteOutcome, String> 
     // Validated as of its original write time, so that nothing counts as "in the future".
     let report = Report::from_input(input, line.updated_at.max(line.analyzed_at))
         .map_err(|e| e.to_string())?;
+    // One write exported twice cannot differ. A line that does came from a replica that could
+    // not read that report (release 0.1.0 beside migration 20261128150000 exported projects
+    // without their dependencies): the stored report is kept.
+    let stored = projects::stored_version(pool, &slug)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(stored) = stored
+        && stored.analyzed_at == report.analyzed_at
+        && stored.updated_at == line.updated_at
+        && stored.report_sha256 != report.content_digest()
+    {
+        return Err(format!(
+            "{}: differs from the stored report of the same write (same analyzed_at and \
+             updated_at), so one of the two was read incompletely; the stored one is kept \
+             (docs/upgrades.md)",
+            slug.display()
+        ));
+    }
     projects::write_report(pool, &slug, &report, line.updated_at)
         .await
         .map_err(|e| e.to_string())

@@ -282,6 +282,33 @@ pub async fn find(
     }))
 }
 
+/// When the stored report was analyzed and written, and its digest: what an import compares a
+/// line with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredVersion {
+    pub analyzed_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub report_sha256: Vec<u8>,
+}
+
+pub async fn stored_version(
+    executor: impl PgExecutor<'_>,
+    slug: &Slug,
+) -> Result<Option<StoredVersion>, sqlx::Error> {
+    sqlx::query("SELECT analyzed_at, updated_at, report_sha256 FROM projects WHERE slug = $1")
+        .bind(slug.key())
+        .fetch_optional(executor)
+        .await?
+        .map(|row| {
+            Ok(StoredVersion {
+                analyzed_at: row.try_get("analyzed_at")?,
+                updated_at: row.try_get("updated_at")?,
+                report_sha256: row.try_get("report_sha256")?,
+            })
+        })
+        .transpose()
+}
+
 /// The status of one project for one scope: a single primary-key lookup (the badge read).
 pub async fn find_scope_status(
     executor: impl PgExecutor<'_>,

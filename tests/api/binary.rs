@@ -667,11 +667,30 @@ async fn export_then_import_restores_every_report_exactly(pool: PgPool) {
         "{stderr}"
     );
 
-    let broken = dir.path().join("broken.jsonl");
     let first = exported
         .lines()
         .find(|line| line.contains("pkg:cargo/serde@1.0.100"))
         .unwrap();
+    // The same write, exported without its dependencies (as a replica of release 0.1.0 did
+    // beside migration 20261128150000): refused, the stored report kept.
+    let mut emptied: serde_json::Value = serde_json::from_str(first).unwrap();
+    emptied["dependencies"] = serde_json::json!([]);
+    let incomplete = dir.path().join("incomplete.jsonl");
+    std::fs::write(&incomplete, format!("{emptied}\n")).unwrap();
+    let (code, _, stderr) = run_cli(&["import", incomplete.to_str().unwrap()], &env);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "line 1: github.com/Backup/One: differs from the stored report of the same write"
+        ),
+        "{stderr}"
+    );
+    let (_, kept) = app
+        .get_json("/v1/projects/github.com/backup/one?scope=all")
+        .await;
+    assert_eq!(kept, before[0], "the stored report is kept");
+
+    let broken = dir.path().join("broken.jsonl");
     std::fs::write(
         &broken,
         format!(

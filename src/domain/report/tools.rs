@@ -458,7 +458,7 @@ impl Merged {
             .filter_map(Value::as_str)
             .collect();
         let nodes = array(resolve.get("nodes"));
-        let mut edges = 0;
+        let mut depends = false;
         for node in nodes {
             if !node
                 .get("id")
@@ -468,7 +468,7 @@ impl Merged {
                 continue;
             }
             for dep in array(node.get("deps")) {
-                edges += 1;
+                depends = true;
                 let Some(pkg) = dep.get("pkg").and_then(Value::as_str) else {
                     continue;
                 };
@@ -498,7 +498,7 @@ impl Merged {
             }
         }
         // A resolved graph whose members depend on nothing: a crate without dependencies.
-        self.listed_none |= edges == 0;
+        self.listed_none |= !depends;
         Ok(())
     }
 

@@ -546,3 +546,48 @@ fn listings_that_say_there_is_nothing_give_an_empty_report() {
         ]
     );
 }
+
+#[test]
+fn messages_name_five_packages_then_count_the_rest() {
+    let names = ["a", "b", "c", "d", "e", "f", "g"];
+    assert_eq!(names_for_message(&names[..1]), "a");
+    assert_eq!(names_for_message(&names[..5]), "a, b, c, d, e");
+    assert_eq!(names_for_message(&names[..6]), "a, b, c, d, e and 1 more");
+    assert_eq!(names_for_message(&names), "a, b, c, d, e and 2 more");
+}
+
+/// Two workspace members need one crate in different kinds: the widest scope wins (runtime over
+/// build over dev), whichever member comes first.
+#[test]
+fn a_crate_two_members_need_takes_the_widest_scope() {
+    let metadata = |kinds: [&str; 2]| {
+        serde_json::json!({
+            "packages": [
+                {"id": "a", "name": "a", "version": "0.1.0"},
+                {"id": "b", "name": "b", "version": "0.1.0"},
+                {"id": "x", "name": "x", "version": "1.0.0"}
+            ],
+            "workspace_members": ["a", "b"],
+            "resolve": {"nodes": [
+                {"id": "a", "deps": [{"pkg": "x", "dep_kinds": [{"kind": kinds[0]}]}]},
+                {"id": "b", "deps": [{"pkg": "x", "dep_kinds": [{"kind": kinds[1]}]}]}
+            ]}
+        })
+        .to_string()
+        .replace(r#""kind":"normal""#, r#""kind":null"#)
+    };
+    for (kinds, scope) in [
+        (["dev", "normal"], Scope::Runtime),
+        (["normal", "dev"], Scope::Runtime),
+        (["build", "dev"], Scope::Build),
+        (["dev", "build"], Scope::Build),
+        (["dev", "dev"], Scope::Dev),
+    ] {
+        let report = try_merge(&[&metadata(kinds)]).unwrap();
+        assert_eq!(
+            find(&report, "pkg:cargo/x@1.0.0").scope,
+            Some(scope),
+            "{kinds:?}"
+        );
+    }
+}
