@@ -341,8 +341,8 @@ enum Source {
     /// A fresh cache entry, with the slot for the finished badge made from it.
     Cache(FinishedSlot),
     Database,
-    /// No report, said by the filter of known slugs alone: another replica may have written it
-    /// a moment ago, its NOTIFY not heard yet.
+    /// No report, said by the filter of known slugs without a read: another replica may have
+    /// written it a moment ago, its NOTIFY not heard yet.
     NotKnown,
     /// The database failed: the last status this replica knew.
     LastKnown,

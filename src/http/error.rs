@@ -32,7 +32,8 @@ pub enum ApiError {
     #[error("not found")]
     NotFound {
         what: String,
-        /// False when only the filter of known slugs said so: the answer is `no-cache`.
+        /// False when the database did not say so to this request (the filter of known slugs,
+        /// or a "no report" kept from an earlier read): the answer is `no-cache`.
         settled: bool,
     },
     #[error("method not allowed")]

@@ -151,7 +151,7 @@ pub async fn project(
         Ok(body) => {
             let mut response = html(status, body);
             if !settled {
-                // Only the filter of known slugs says there is no report: not to be cached.
+                // "No report" without a read of the database by this request: not to be cached.
                 set_static_headers(
                     response.headers_mut(),
                     &[(header::CACHE_CONTROL, "no-cache")],

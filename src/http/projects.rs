@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
-use crate::badge::{Document, Lookup};
+use crate::badge::Lookup;
 use crate::db::projects::{self, WriteOutcome};
 use crate::domain::{
     Counts, Dependency, ProjectMeta, ScopeSelection, Slug, Status, StoredProject, Summary,
@@ -140,12 +140,6 @@ pub enum Read {
     NotKnown,
 }
 
-impl From<Document> for Read {
-    fn from(document: Document) -> Self {
-        document.map_or(Self::Missing, Self::Found)
-    }
-}
-
 /// A project's report, from the cache while it is fresh: the JSON API and the page show the
 /// same thing as the badge, and reading it again costs no query until a write or the TTL. A slug
 /// nobody reported costs no query at all.
@@ -176,7 +170,7 @@ pub async fn read_document(
         .read_document(slug.key(), selection, read)
         .await?;
     state.metrics.record_document_lookup(CacheResult::Miss);
-    Ok(document.into())
+    Ok(document.map_or(Read::Missing, Read::Found))
 }
 
 pub async fn delete(
@@ -264,8 +258,7 @@ pub async fn list(State(state): State<AppState>, query: QueryParams) -> ApiResul
     .into_response())
 }
 
-/// `settled`: the database (or the cache of what it said) knows no such project, rather than
-/// only the filter of known slugs.
+/// `settled`: the database said so to this request (see [`Read`]); else the answer is `no-cache`.
 fn not_found(slug: &Slug, settled: bool) -> ApiError {
     ApiError::NotFound {
         what: format!("project {}", slug.display()),

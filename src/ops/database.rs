@@ -6,17 +6,16 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use super::backoff::Backoff;
 use super::metrics::Metrics;
 use super::readiness::Readiness;
 use crate::db::schema;
 
-const FIRST_RETRY: Duration = Duration::from_millis(250);
-const MAX_RETRY: Duration = Duration::from_secs(10);
 const CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Runs until the process ends.
 pub async fn watch(pool: PgPool, migrate: bool, metrics: Metrics, readiness: Readiness) {
-    let mut delay = FIRST_RETRY;
+    let mut backoff = Backoff::default();
     let mut up: Option<bool> = None;
     let mut migrated = !migrate;
     loop {
@@ -41,18 +40,17 @@ pub async fn watch(pool: PgPool, migrate: bool, metrics: Metrics, readiness: Rea
                 metrics.set_db_up(true);
                 readiness.set_database_up(true);
                 up = Some(true);
-                delay = FIRST_RETRY;
+                backoff.reset();
                 tokio::time::sleep(CHECK_INTERVAL).await;
             }
             Err(error) => {
                 metrics.set_db_up(false);
                 readiness.set_database_up(false);
                 if up != Some(false) {
-                    tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "database is unavailable");
+                    tracing::warn!(%error, retry_in_ms = backoff.peek().as_millis() as u64, "database is unavailable");
                 }
                 up = Some(false);
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(MAX_RETRY);
+                tokio::time::sleep(backoff.take()).await;
             }
         }
     }

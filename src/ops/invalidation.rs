@@ -10,12 +10,10 @@ use sqlx::PgPool;
 use sqlx::postgres::PgListener;
 use tokio::sync::Notify;
 
+use super::backoff::Backoff;
 use super::metrics::Metrics;
 use crate::badge::BadgeCache;
 use crate::db::{self, REPORT_CHANNEL};
-
-const FIRST_RETRY: Duration = Duration::from_millis(250);
-const MAX_RETRY: Duration = Duration::from_secs(10);
 
 /// Runs until the task is aborted. `listening_started` wakes the task that builds the filter of
 /// known slugs ([`keep_known_slugs`]) each time listening (re)starts.
@@ -25,16 +23,15 @@ pub async fn listen(
     metrics: Metrics,
     listening_started: Arc<Notify>,
 ) {
-    let mut delay = FIRST_RETRY;
+    let mut backoff = Backoff::default();
     loop {
         match listen_once(&pool, &cache, &metrics, &listening_started).await {
-            Ok(()) => delay = FIRST_RETRY,
+            Ok(()) => backoff.reset(),
             Err(error) => {
                 cache.known().forget();
                 metrics.set_listening(false);
-                tracing::warn!(%error, retry_in_ms = delay.as_millis() as u64, "not listening for report notifications");
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(MAX_RETRY);
+                tracing::warn!(%error, retry_in_ms = backoff.peek().as_millis() as u64, "not listening for report notifications");
+                tokio::time::sleep(backoff.take()).await;
             }
         }
     }
@@ -106,7 +103,7 @@ pub async fn keep_known_slugs(
     period: Duration,
     listening_started: Arc<Notify>,
 ) {
-    let mut retry = FIRST_RETRY;
+    let mut backoff = Backoff::default();
     loop {
         let wait = if !cache.known().is_listening() {
             None
@@ -115,23 +112,17 @@ pub async fn keep_known_slugs(
                 Ok(Some(known)) => {
                     metrics.record_known_slugs_build(true);
                     tracing::info!(known, "known slugs loaded");
-                    retry = FIRST_RETRY;
+                    backoff.reset();
                     Some(period)
                 }
                 // Listening stopped meanwhile (the next start wakes this task), or more writes
                 // came in during the read than the rebuild keeps: tried again later.
-                Ok(None) => cache.known().is_listening().then(|| {
-                    let wait = retry;
-                    retry = (retry * 2).min(MAX_RETRY);
-                    wait
-                }),
+                Ok(None) => cache.known().is_listening().then(|| backoff.take()),
                 Err(error) => {
                     metrics.record_known_slugs_build(false);
-                    tracing::warn!(%error, retry_in_ms = retry.as_millis() as u64,
+                    tracing::warn!(%error, retry_in_ms = backoff.peek().as_millis() as u64,
                         "could not build the filter of known slugs; every slug is read until it is built");
-                    let wait = retry;
-                    retry = (retry * 2).min(MAX_RETRY);
-                    Some(wait)
+                    Some(backoff.take())
                 }
             }
         };

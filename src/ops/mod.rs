@@ -1,5 +1,6 @@
 //! Operations: logging (batched on its way to stdout), readiness state, the database watcher and shutdown signals.
 
+pub mod backoff;
 pub mod database;
 pub mod invalidation;
 pub mod log_sink;

@@ -364,13 +364,7 @@ async fn a_write_is_visible_in_the_next_badge_read_on_the_same_process(pool: PgP
         read_thrice(&app, "/badges/github.com/a/b.svg").await,
         "dependencies: up to date"
     );
-    let delete = app
-        .client
-        .delete(app.url("/v1/projects/github.com/a/b"))
-        .bearer_auth(crate::helpers::TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let delete = app.delete_project("github.com/a/b").await;
     assert_eq!(delete.status().as_u16(), 204);
     assert_eq!(
         badge(&app, "/badges/github.com/a/b.svg").await.aria_label(),

@@ -605,13 +605,7 @@ async fn export_then_import_restores_every_report_exactly(pool: PgPool) {
     assert_eq!(to_stdout, exported, "export to stdout and to a file agree");
 
     for slug in slugs {
-        let deleted = app
-            .client
-            .delete(app.url(&format!("/v1/projects/{slug}")))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap();
+        let deleted = app.delete_project(slug).await;
         assert_eq!(deleted.status().as_u16(), 204);
     }
     // The running server has the deleted project's badge cached as "unknown" (for the default

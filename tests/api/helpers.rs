@@ -96,6 +96,16 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `DELETE /v1/projects/{slug}` with the test token.
+    pub async fn delete_project(&self, slug: &str) -> reqwest::Response {
+        self.client
+            .delete(self.url(&format!("/v1/projects/{slug}")))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get_project(&self, slug_and_query: &str) -> reqwest::Response {
         self.client
             .get(self.url(&format!("/v1/projects/{slug_and_query}")))

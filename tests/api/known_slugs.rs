@@ -65,13 +65,7 @@ async fn answers_resting_on_the_filter_alone_are_not_cacheable(pool: PgPool) {
     // Cache-Control). The same answer kept from that read is as old as the read: not cacheable.
     app.put_report("github.com/gone/project", &spec_example())
         .await;
-    let deleted = app
-        .client
-        .delete(app.url("/v1/projects/github.com/gone/project"))
-        .bearer_auth(crate::helpers::TOKEN)
-        .send()
-        .await
-        .unwrap();
+    let deleted = app.delete_project("github.com/gone/project").await;
     assert_eq!(deleted.status().as_u16(), 204);
     let [svg, json, api, page] = routes("github.com/gone/project");
     for (path, expected) in [

@@ -1,7 +1,7 @@
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{TOKEN, days_ago, minutes_ago, report_at, spawn_app, spec_example};
+use crate::helpers::{days_ago, minutes_ago, report_at, spawn_app, spec_example};
 
 #[sqlx::test]
 async fn putting_the_spec_example_creates_the_project_and_returns_its_status(pool: PgPool) {
@@ -134,15 +134,10 @@ async fn slugs_are_case_insensitive_and_keep_their_first_spelling(pool: PgPool) 
 async fn delete_removes_the_project_and_a_second_delete_is_404(pool: PgPool) {
     let app = spawn_app(pool).await;
     app.put_report("github.com/a/b", &spec_example()).await;
-    let delete = || {
-        app.client
-            .delete(app.url("/v1/projects/github.com/a/b"))
-            .bearer_auth(TOKEN)
-            .send()
-    };
-    assert_eq!(delete().await.unwrap().status().as_u16(), 204);
+    let delete = || app.delete_project("github.com/a/b");
+    assert_eq!(delete().await.status().as_u16(), 204);
     assert_eq!(app.row_counts().await, (0, 0));
-    let response = delete().await.unwrap();
+    let response = delete().await;
     assert_eq!(response.status().as_u16(), 404);
     let error: Value = response.json().await.unwrap();
     assert_eq!(error["error"]["code"], "not_found");
