@@ -230,7 +230,7 @@ impl From<ConfigError> for Failure {
 }
 
 async fn serve(config: Config) -> Result<(), Failure> {
-    ops::telemetry::init(config.log_format, config.rust_log.as_deref());
+    ops::telemetry::init(config.log_format, Some(&config.rust_log));
     if config.api_tokens.is_empty() {
         tracing::warn!("DEPBADGE_API_TOKENS is empty: every write will be refused with 401");
     }
@@ -273,7 +273,7 @@ async fn connect(config: &Config) -> Result<PgPool, Failure> {
 }
 
 async fn migrate(config: Config) -> Result<(), Failure> {
-    ops::telemetry::init(config.log_format, config.rust_log.as_deref());
+    ops::telemetry::init(config.log_format, Some(&config.rust_log));
     let pool = connect(&config).await?;
     db::schema::migrate(&pool)
         .await

@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use sqlx::postgres::PgConnectOptions;
 
-use super::{ConfigError, Sources};
+use super::{ConfigError, Sources, settings};
 
 /// Connection settings. `Debug` is written by hand: sqlx's `PgConnectOptions` would print the password.
 #[derive(Clone)]
@@ -15,7 +15,7 @@ pub struct DatabaseSettings {
 
 impl DatabaseSettings {
     pub fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
-        if let Some(url) = sources.get("DATABASE_URL") {
+        if let Some(url) = sources.get(settings::DATABASE_URL.name) {
             // The URL may hold a password: the error never repeats it.
             let scheme_ok = ["postgres://", "postgresql://"]
                 .iter()
@@ -25,7 +25,7 @@ impl DatabaseSettings {
                 .filter(|_| scheme_ok);
             let options = options.ok_or_else(|| {
                 ConfigError::new(
-                    &sources.origin("DATABASE_URL"),
+                    &sources.origin(settings::DATABASE_URL.name),
                     "not a PostgreSQL URL like postgres://user:password@host:5432/database",
                 )
             })?;
@@ -35,25 +35,25 @@ impl DatabaseSettings {
             });
         }
         let mut options = PgConnectOptions::new_without_pgpass();
-        if let Some(host) = sources.get("PGHOST") {
+        if let Some(host) = sources.get(settings::PGHOST.name) {
             options = options.host(host);
         }
-        if let Some(port) = sources.get("PGPORT") {
+        if let Some(port) = sources.get(settings::PGPORT.name) {
             let port = port.trim().parse::<u16>().map_err(|_| {
                 ConfigError::new(
-                    &sources.origin("PGPORT"),
+                    &sources.origin(settings::PGPORT.name),
                     format!("`{port}` is not a port number"),
                 )
             })?;
             options = options.port(port);
         }
-        if let Some(user) = sources.get("PGUSER") {
+        if let Some(user) = sources.get(settings::PGUSER.name) {
             options = options.username(user);
         }
-        if let Some(database) = sources.get("PGDATABASE") {
+        if let Some(database) = sources.get(settings::PGDATABASE.name) {
             options = options.database(database);
         }
-        let password = sources.get("PGPASSWORD");
+        let password = sources.get(settings::PGPASSWORD.name);
         if let Some(password) = password {
             options = options.password(password);
         }

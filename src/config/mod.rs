@@ -1,8 +1,10 @@
-//! The only code that reads the environment (docs/contract.md §6). Values come from environment variables,
-//! `NAME_FILE` files and flags ([`Sources`]), are read with `envy` and validated into a typed
-//! [`Config`]; an invalid value is reported with the variable's name and the process exits 2.
+//! The only code that reads the environment (docs/contract.md §6). Values come from environment
+//! variables, `NAME_FILE` files and flags ([`Sources`]) and are parsed, by the one table of
+//! settings ([`SETTINGS`]), into a typed [`Config`]; an invalid value is reported with the
+//! variable's name and the process exits 2.
 
 mod database;
+pub mod settings;
 mod sources;
 mod tokens;
 mod values;
@@ -10,10 +12,9 @@ mod values;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use serde::Deserialize;
-
 pub use database::DatabaseSettings;
-pub use sources::{Sources, VARIABLES, variable_or_file};
+pub use settings::{About, Fallback, SETTINGS, Setting};
+pub use sources::{Sources, variable_or_file};
 pub use tokens::ApiTokens;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,7 +51,9 @@ pub struct Config {
     pub drain_timeout: Duration,
     /// How long a JSON API or page request may take, body and database included; then 503.
     pub request_timeout: Duration,
-    pub rust_log: Option<String>,
+    pub rust_log: String,
+    /// `NAME` and value as `depbadge config` prints them, secrets redacted.
+    printed: Vec<(&'static str, String)>,
 }
 
 /// An invalid configuration value: one line naming the variable and what is wrong.
@@ -70,28 +73,6 @@ impl ConfigError {
     }
 }
 
-/// The `DEPBADGE_*` variables as strings, read with envy; each is validated in [`Config::from_sources`].
-#[derive(Debug, Default, Deserialize)]
-struct ServiceVariables {
-    listen_addr: Option<String>,
-    metrics_addr: Option<String>,
-    db_max_connections: Option<String>,
-    badge_max_age: Option<String>,
-    cache_max_bytes: Option<String>,
-    cache_ttl: Option<String>,
-    shutdown_delay: Option<String>,
-    max_report_bytes: Option<String>,
-    api_tokens: Option<String>,
-    migrate: Option<String>,
-    stale_after: Option<String>,
-    log_format: Option<String>,
-    public_url: Option<String>,
-    header_timeout: Option<String>,
-    max_connections: Option<String>,
-    drain_timeout: Option<String>,
-    request_timeout: Option<String>,
-}
-
 impl Config {
     /// Reads the process environment; flags are applied by the caller through [`Sources`].
     pub fn sources_from_process_env() -> Result<Sources, ConfigError> {
@@ -101,181 +82,113 @@ impl Config {
         )
     }
 
+    /// Every setting of [`SETTINGS`], parsed and validated; the first invalid one is the error.
     pub fn from_sources(sources: &Sources) -> Result<Self, ConfigError> {
-        let vars: ServiceVariables = envy::prefixed("DEPBADGE_")
-            .from_iter(sources.iter().map(|(k, v)| (k.clone(), v.clone())))
-            .map_err(|e| ConfigError::new("DEPBADGE_*", e.to_string()))?;
-        let read = |name: &str, value: &Option<String>| Variable {
+        let mut read = Reader {
             sources,
-            name: format!("DEPBADGE_{name}"),
-            value: value.clone(),
+            printed: Vec::with_capacity(SETTINGS.len()),
         };
-        let address = |v: &str| {
-            v.trim()
-                .parse::<SocketAddr>()
-                .map_err(|_| format!("`{v}` is not an address like 0.0.0.0:8080"))
+        for setting in [
+            &settings::DATABASE_URL,
+            &settings::PGHOST,
+            &settings::PGPORT,
+            &settings::PGUSER,
+            &settings::PGDATABASE,
+            &settings::PGPASSWORD,
+        ] {
+            read.optional(setting)?;
+        }
+        let database = DatabaseSettings::from_sources(sources)?;
+        let config = Self {
+            listen_addr: read.value(&settings::LISTEN_ADDR)?,
+            metrics_addr: read.value(&settings::METRICS_ADDR)?,
+            db_max_connections: read.value(&settings::DB_MAX_CONNECTIONS)?,
+            badge_max_age: read.value(&settings::BADGE_MAX_AGE)?,
+            cache_max_bytes: read.value(&settings::CACHE_MAX_BYTES)?,
+            cache_ttl: read.value(&settings::CACHE_TTL)?,
+            shutdown_delay: read.value(&settings::SHUTDOWN_DELAY)?,
+            max_report_bytes: read.value(&settings::MAX_REPORT_BYTES)?,
+            api_tokens: read.optional(&settings::API_TOKENS)?.unwrap_or_default(),
+            migrate: read.value(&settings::MIGRATE)?,
+            stale_after: read.value(&settings::STALE_AFTER)?,
+            log_format: read.value(&settings::LOG_FORMAT)?,
+            public_url: read.optional(&settings::PUBLIC_URL)?,
+            header_timeout: read.value(&settings::HEADER_TIMEOUT)?,
+            max_connections: read.value(&settings::MAX_CONNECTIONS)?,
+            drain_timeout: read.value(&settings::DRAIN_TIMEOUT)?,
+            request_timeout: read.value(&settings::REQUEST_TIMEOUT)?,
+            rust_log: read.value(&settings::RUST_LOG)?,
+            printed: Vec::new(),
+            database,
         };
-        let log_format = |v: &str| match v.trim() {
-            "json" => Ok(LogFormat::Json),
-            "text" => Ok(LogFormat::Text),
-            other => Err(format!("`{other}` is not a log format; use json or text")),
-        };
-        let connections = |v: &str| {
-            v.trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (2..=1000).contains(n))
-                .ok_or_else(|| {
-                    format!(
-                        "`{v}` is not a number from 2 to 1000 (one connection is held for LISTEN)"
-                    )
-                })
-        };
-        let report_bytes = |v: &str| {
-            values::byte_size(v)
-                .and_then(|n| usize::try_from(n).map_err(|_| format!("`{v}` is too large")))
-        };
-        let positive_duration = |v: &str| {
-            values::duration(v).and_then(|d| {
-                (!d.is_zero())
-                    .then_some(d)
-                    .ok_or_else(|| "must be more than 0".to_owned())
-            })
-        };
-        let connection_cap = |v: &str| {
-            v.trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1_000_000).contains(n))
-                .ok_or_else(|| format!("`{v}` is not a number from 1 to 1000000"))
-        };
-        let stale_after = read("STALE_AFTER", &vars.stale_after)
-            .parse(values::duration)?
-            .unwrap_or(Duration::from_secs(30 * 86_400));
-        let any_ip = |port: u16| SocketAddr::from(([0, 0, 0, 0], port));
+        let mut printed = read.printed;
+        // The connection as it will be made (from the URL or the PG* variables), password hidden.
+        if let Some(line) = printed.iter_mut().find(|(name, _)| *name == "DATABASE_URL") {
+            line.1 = config.database.redacted_url();
+        }
+        Ok(Self { printed, ..config })
+    }
 
-        Ok(Self {
-            listen_addr: read("LISTEN_ADDR", &vars.listen_addr)
-                .parse(address)?
-                .unwrap_or(any_ip(8080)),
-            metrics_addr: read("METRICS_ADDR", &vars.metrics_addr)
-                .parse(address)?
-                .unwrap_or(any_ip(9090)),
-            database: DatabaseSettings::from_sources(sources)?,
-            db_max_connections: read("DB_MAX_CONNECTIONS", &vars.db_max_connections)
-                .parse(connections)?
-                .unwrap_or(10),
-            badge_max_age: read("BADGE_MAX_AGE", &vars.badge_max_age)
-                .parse(values::duration)?
-                .unwrap_or(Duration::from_secs(300)),
-            cache_max_bytes: read("CACHE_MAX_BYTES", &vars.cache_max_bytes)
-                .parse(values::byte_size)?
-                .unwrap_or(64 << 20),
-            cache_ttl: read("CACHE_TTL", &vars.cache_ttl)
-                .parse(values::duration)?
-                .unwrap_or(Duration::from_secs(600)),
-            shutdown_delay: read("SHUTDOWN_DELAY", &vars.shutdown_delay)
-                .parse(values::duration)?
-                .unwrap_or(Duration::from_secs(5)),
-            max_report_bytes: read("MAX_REPORT_BYTES", &vars.max_report_bytes)
-                .parse(report_bytes)?
-                .unwrap_or(1 << 20),
-            api_tokens: read("API_TOKENS", &vars.api_tokens)
-                .parse(ApiTokens::parse)?
-                .unwrap_or_default(),
-            migrate: read("MIGRATE", &vars.migrate)
-                .parse(values::boolean)?
-                .unwrap_or(false),
-            stale_after: (!stale_after.is_zero()).then_some(stale_after),
-            log_format: read("LOG_FORMAT", &vars.log_format)
-                .parse(log_format)?
-                .unwrap_or(LogFormat::Json),
-            public_url: read("PUBLIC_URL", &vars.public_url).parse(values::public_url)?,
-            header_timeout: read("HEADER_TIMEOUT", &vars.header_timeout)
-                .parse(positive_duration)?
-                .unwrap_or(Duration::from_secs(10)),
-            max_connections: read("MAX_CONNECTIONS", &vars.max_connections)
-                .parse(connection_cap)?
-                .unwrap_or(4096),
-            drain_timeout: read("DRAIN_TIMEOUT", &vars.drain_timeout)
-                .parse(values::duration)?
-                .unwrap_or(Duration::from_secs(15)),
-            request_timeout: read("REQUEST_TIMEOUT", &vars.request_timeout)
-                .parse(positive_duration)?
-                .unwrap_or(Duration::from_secs(10)),
-            rust_log: sources.get("RUST_LOG").map(str::to_owned),
+    /// The effective configuration as `NAME=value` lines in the order of [`SETTINGS`], secrets
+    /// redacted (`depbadge config`).
+    pub fn redacted_lines(&self) -> Vec<String> {
+        self.printed
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect()
+    }
+
+    /// The names of the settings read, in the order they were read.
+    pub fn names_read(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.printed.iter().map(|(name, _)| *name)
+    }
+}
+
+/// Reads settings from the sources, remembering how `depbadge config` prints each.
+struct Reader<'a> {
+    sources: &'a Sources,
+    printed: Vec<(&'static str, String)>,
+}
+
+impl Reader<'_> {
+    /// The setting's value, from the sources or its default.
+    fn value<T>(&mut self, setting: &Setting<T>) -> Result<T, ConfigError> {
+        self.optional(setting)?.ok_or_else(|| {
+            ConfigError::new(setting.name, "has no default and must be set")
         })
     }
 
-    /// The effective configuration as `NAME=value` lines, secrets redacted (`depbadge config`).
-    pub fn redacted_lines(&self) -> Vec<String> {
-        let seconds = |d: Duration| format!("{}s", d.as_secs());
-        let tokens = if self.api_tokens.is_empty() {
-            "(none: writes are refused)".to_owned()
-        } else {
-            format!(
-                "(redacted: {})",
-                self.api_tokens.names().collect::<Vec<_>>().join(", ")
-            )
-        };
-        vec![
-            format!("DATABASE_URL={}", self.database.redacted_url()),
-            format!("DEPBADGE_LISTEN_ADDR={}", self.listen_addr),
-            format!("DEPBADGE_METRICS_ADDR={}", self.metrics_addr),
-            format!("DEPBADGE_DB_MAX_CONNECTIONS={}", self.db_max_connections),
-            format!("DEPBADGE_BADGE_MAX_AGE={}", seconds(self.badge_max_age)),
-            format!("DEPBADGE_CACHE_MAX_BYTES={}", self.cache_max_bytes),
-            format!("DEPBADGE_CACHE_TTL={}", seconds(self.cache_ttl)),
-            format!("DEPBADGE_SHUTDOWN_DELAY={}", seconds(self.shutdown_delay)),
-            format!("DEPBADGE_MAX_REPORT_BYTES={}", self.max_report_bytes),
-            format!("DEPBADGE_API_TOKENS={tokens}"),
-            format!("DEPBADGE_MIGRATE={}", self.migrate),
-            format!(
-                "DEPBADGE_STALE_AFTER={}",
-                self.stale_after
-                    .map_or_else(|| "0 (disabled)".to_owned(), seconds)
-            ),
-            format!(
-                "DEPBADGE_LOG_FORMAT={}",
-                match self.log_format {
-                    LogFormat::Json => "json",
-                    LogFormat::Text => "text",
-                }
-            ),
-            format!(
-                "DEPBADGE_PUBLIC_URL={}",
-                self.public_url
-                    .as_deref()
-                    .unwrap_or("(unset: from each request's Host)")
-            ),
-            format!("DEPBADGE_HEADER_TIMEOUT={}", seconds(self.header_timeout)),
-            format!("DEPBADGE_MAX_CONNECTIONS={}", self.max_connections),
-            format!("DEPBADGE_DRAIN_TIMEOUT={}", seconds(self.drain_timeout)),
-            format!("DEPBADGE_REQUEST_TIMEOUT={}", seconds(self.request_timeout)),
-            format!("RUST_LOG={}", self.rust_log.as_deref().unwrap_or("")),
-        ]
-    }
-}
-
-/// One variable's value, parsed with the variable's name (and origin) attached to any error.
-struct Variable<'a> {
-    sources: &'a Sources,
-    name: String,
-    value: Option<String>,
-}
-
-impl Variable<'_> {
-    fn parse<T>(
-        self,
-        parser: impl FnOnce(&str) -> Result<T, String>,
-    ) -> Result<Option<T>, ConfigError> {
-        self.value
-            .as_deref()
-            .map(|v| {
-                parser(v)
-                    .map_err(|message| ConfigError::new(&self.sources.origin(&self.name), message))
+    /// The setting's value, from the sources or its default; `None` when neither gives one.
+    fn optional<T>(&mut self, setting: &Setting<T>) -> Result<Option<T>, ConfigError> {
+        // A setting missing from the table would never be read from the environment: refuse it
+        // loudly here (every test that loads a configuration fails) rather than ignore it.
+        if !SETTINGS.iter().any(|about| about.name == setting.name) {
+            return Err(ConfigError::new(
+                setting.name,
+                "is read but missing from the settings table (src/config/settings.rs)",
+            ));
+        }
+        let given = self.sources.get(setting.name);
+        let value = given
+            .or(setting.fallback.default())
+            .map(|text| {
+                (setting.parse)(text).map_err(|message| {
+                    let origin = if given.is_some() {
+                        self.sources.origin(setting.name)
+                    } else {
+                        format!("{} (its default)", setting.name)
+                    };
+                    ConfigError::new(&origin, message)
+                })
             })
-            .transpose()
+            .transpose()?;
+        let shown = match (&value, setting.fallback) {
+            (Some(value), _) => (setting.show)(value),
+            (None, Fallback::Unset(text)) => text.to_owned(),
+            (None, Fallback::Default(_)) => String::new(),
+        };
+        self.printed.push((setting.name, shown));
+        Ok(value)
     }
 }
 

@@ -4,35 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::ConfigError;
-
-/// Every variable depbadge reads. Each may also be given as `NAME_FILE`.
-pub const VARIABLES: &[&str] = &[
-    "DATABASE_URL",
-    "PGHOST",
-    "PGPORT",
-    "PGUSER",
-    "PGDATABASE",
-    "PGPASSWORD",
-    "DEPBADGE_LISTEN_ADDR",
-    "DEPBADGE_METRICS_ADDR",
-    "DEPBADGE_DB_MAX_CONNECTIONS",
-    "DEPBADGE_BADGE_MAX_AGE",
-    "DEPBADGE_CACHE_MAX_BYTES",
-    "DEPBADGE_CACHE_TTL",
-    "DEPBADGE_SHUTDOWN_DELAY",
-    "DEPBADGE_MAX_REPORT_BYTES",
-    "DEPBADGE_API_TOKENS",
-    "DEPBADGE_MIGRATE",
-    "DEPBADGE_STALE_AFTER",
-    "DEPBADGE_LOG_FORMAT",
-    "DEPBADGE_PUBLIC_URL",
-    "DEPBADGE_HEADER_TIMEOUT",
-    "DEPBADGE_MAX_CONNECTIONS",
-    "DEPBADGE_DRAIN_TIMEOUT",
-    "DEPBADGE_REQUEST_TIMEOUT",
-    "RUST_LOG",
-];
+use super::{ConfigError, SETTINGS};
 
 /// Configuration values by variable name, remembering where each came from for error messages.
 #[derive(Debug, Default, Clone)]
@@ -42,7 +14,7 @@ pub struct Sources {
 }
 
 impl Sources {
-    /// Reads the variables in [`VARIABLES`] from `env`, replacing each `NAME_FILE` by the file's
+    /// Reads the variables of [`SETTINGS`] from `env`, replacing each `NAME_FILE` by the file's
     /// content with its trailing newline trimmed.
     pub fn from_env<I, K, V>(env: I) -> Result<Self, ConfigError>
     where
@@ -53,7 +25,7 @@ impl Sources {
         let env: BTreeMap<String, String> =
             env.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         let mut sources = Self::default();
-        for &name in VARIABLES {
+        for name in SETTINGS.iter().map(|setting| setting.name) {
             if let Some((value, from_file)) = value_or_file(&env, name)? {
                 sources.values.insert(name.to_owned(), value);
                 if from_file {

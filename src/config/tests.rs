@@ -7,6 +7,41 @@ fn load(env: &[(&str, &str)]) -> Result<Config, ConfigError> {
     Config::from_sources(&Sources::from_env(env.iter().map(|(k, v)| (*k, *v)))?)
 }
 
+/// A value other than the default for every setting: a setting added to the table without one
+/// here fails [`every_setting_has_a_sample_and_each_is_read`].
+const SAMPLES: &[(&str, &str)] = &[
+    (
+        "DATABASE_URL",
+        "postgres://app:s3cret@db.internal:6543/badges",
+    ),
+    ("PGHOST", "pg.example"),
+    ("PGPORT", "5433"),
+    ("PGUSER", "badger"),
+    ("PGDATABASE", "deps"),
+    ("PGPASSWORD", "pw"),
+    ("DEPBADGE_LISTEN_ADDR", "127.0.0.1:18080"),
+    ("DEPBADGE_METRICS_ADDR", "127.0.0.1:19090"),
+    ("DEPBADGE_DB_MAX_CONNECTIONS", "25"),
+    ("DEPBADGE_BADGE_MAX_AGE", "6m"),
+    ("DEPBADGE_CACHE_MAX_BYTES", "16MiB"),
+    ("DEPBADGE_CACHE_TTL", "90"),
+    ("DEPBADGE_SHUTDOWN_DELAY", "11s"),
+    ("DEPBADGE_MAX_REPORT_BYTES", "2MiB"),
+    (
+        "DEPBADGE_API_TOKENS",
+        "analyzer:0123456789abcdef0123\nci:fedcba9876543210fedc",
+    ),
+    ("DEPBADGE_MIGRATE", "true"),
+    ("DEPBADGE_STALE_AFTER", "0"),
+    ("DEPBADGE_LOG_FORMAT", "text"),
+    ("DEPBADGE_PUBLIC_URL", "https://badges.example.com/"),
+    ("DEPBADGE_HEADER_TIMEOUT", "3s"),
+    ("DEPBADGE_MAX_CONNECTIONS", "100"),
+    ("DEPBADGE_DRAIN_TIMEOUT", "2m"),
+    ("DEPBADGE_REQUEST_TIMEOUT", "4s"),
+    ("RUST_LOG", "depbadge=debug"),
+];
+
 #[test]
 fn defaults_follow_the_spec() {
     let config = load(&[]).unwrap();
@@ -22,50 +57,113 @@ fn defaults_follow_the_spec() {
     assert!(!config.migrate);
     assert_eq!(config.stale_after, Some(Duration::from_secs(30 * 86_400)));
     assert_eq!(config.log_format, LogFormat::Json);
+    assert_eq!(config.public_url, None);
+    assert_eq!(config.header_timeout, Duration::from_secs(10));
+    assert_eq!(config.max_connections, 4096);
+    assert_eq!(config.drain_timeout, Duration::from_secs(15));
+    assert_eq!(config.request_timeout, Duration::from_secs(10));
+    assert_eq!(config.rust_log, "info,sqlx=warn");
 }
 
 #[test]
 fn every_variable_is_read_and_typed() {
-    let config = load(&[
-        (
-            "DATABASE_URL",
-            "postgres://app:s3cret@db.internal:6543/badges",
-        ),
-        ("DEPBADGE_LISTEN_ADDR", "127.0.0.1:18080"),
-        ("DEPBADGE_METRICS_ADDR", "127.0.0.1:19090"),
-        ("DEPBADGE_DB_MAX_CONNECTIONS", "25"),
-        ("DEPBADGE_BADGE_MAX_AGE", "5m"),
-        ("DEPBADGE_CACHE_MAX_BYTES", "16MiB"),
-        ("DEPBADGE_CACHE_TTL", "90"),
-        ("DEPBADGE_SHUTDOWN_DELAY", "10s"),
-        ("DEPBADGE_MAX_REPORT_BYTES", "2MiB"),
-        (
-            "DEPBADGE_API_TOKENS",
-            "analyzer:0123456789abcdef0123\nci:fedcba9876543210fedc",
-        ),
-        ("DEPBADGE_MIGRATE", "true"),
-        ("DEPBADGE_STALE_AFTER", "0"),
-        ("DEPBADGE_LOG_FORMAT", "text"),
-        ("RUST_LOG", "depbadge=debug"),
-    ])
-    .unwrap();
+    let config = load(SAMPLES).unwrap();
     assert_eq!(config.listen_addr.to_string(), "127.0.0.1:18080");
     assert_eq!(config.metrics_addr.to_string(), "127.0.0.1:19090");
     assert_eq!(config.db_max_connections, 25);
-    assert_eq!(config.badge_max_age, Duration::from_secs(300));
+    assert_eq!(config.badge_max_age, Duration::from_secs(360));
     assert_eq!(config.cache_max_bytes, 16 << 20);
     assert_eq!(config.cache_ttl, Duration::from_secs(90));
-    assert_eq!(config.shutdown_delay, Duration::from_secs(10));
+    assert_eq!(config.shutdown_delay, Duration::from_secs(11));
     assert_eq!(config.max_report_bytes, 2 << 20);
     assert_eq!(config.api_tokens.verify("fedcba9876543210fedc"), Some("ci"));
     assert!(config.migrate);
     assert_eq!(config.stale_after, None);
     assert_eq!(config.log_format, LogFormat::Text);
-    assert_eq!(config.rust_log.as_deref(), Some("depbadge=debug"));
+    assert_eq!(
+        config.public_url.as_deref(),
+        Some("https://badges.example.com")
+    );
+    assert_eq!(config.header_timeout, Duration::from_secs(3));
+    assert_eq!(config.max_connections, 100);
+    assert_eq!(config.drain_timeout, Duration::from_secs(120));
+    assert_eq!(config.request_timeout, Duration::from_secs(4));
+    assert_eq!(config.rust_log, "depbadge=debug");
+    // The URL wins over the PG* variables.
     assert_eq!(
         config.database.redacted_url(),
         "postgres://app:***@db.internal:6543/badges"
     );
+}
+
+/// Each setting of the table is read, once, in the table's order, and `depbadge config` prints
+/// a different line for it when it is given than when it is not.
+#[test]
+fn every_setting_has_a_sample_and_each_is_read() {
+    let names: Vec<&str> = SETTINGS.iter().map(|setting| setting.name).collect();
+    let sampled: Vec<&str> = SAMPLES.iter().map(|(name, _)| *name).collect();
+    assert_eq!(sampled, names, "one sample per setting, in the table's order");
+    let defaults = load(&[]).unwrap();
+    assert_eq!(defaults.names_read().collect::<Vec<_>>(), names);
+    for sample in SAMPLES {
+        // A database URL hides the PG* variables' effect on the printed connection.
+        let given = load(&[*sample]).unwrap();
+        let line = |config: &Config| {
+            config
+                .redacted_lines()
+                .into_iter()
+                .find(|line| line.starts_with(&format!("{}=", sample.0)))
+                .unwrap_or_else(|| panic!("{} is not printed", sample.0))
+        };
+        assert_ne!(
+            line(&given),
+            line(&defaults),
+            "{} changes nothing `depbadge config` prints",
+            sample.0
+        );
+    }
+}
+
+/// The README's configuration table names every setting, and no other, with its default.
+#[test]
+fn the_readme_table_shows_every_setting_and_its_default() {
+    let readme = include_str!("../../README.md");
+    let section = readme
+        .split("\n## Configuration\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has a Configuration section");
+    let mut documented = Vec::new();
+    for row in section.lines().filter(|line| line.starts_with("| `")) {
+        let cells: Vec<&str> = row.split(" | ").collect();
+        let names: Vec<&str> = cells[0]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .collect();
+        for name in names {
+            let setting = SETTINGS
+                .iter()
+                .find(|setting| setting.name == name)
+                .unwrap_or_else(|| panic!("the README documents {name}, which is not a setting"));
+            let expected = setting
+                .default
+                .map_or_else(|| None, |default| Some(format!("`{default}`")));
+            match expected {
+                Some(default) => assert_eq!(cells[1], default, "README default of {name}"),
+                None => assert!(
+                    ["none", "unset", "libpq defaults"].contains(&cells[1]),
+                    "README default of {name}: {:?} for a setting without one",
+                    cells[1]
+                ),
+            }
+            documented.push(name);
+        }
+    }
+    let mut names: Vec<&str> = SETTINGS.iter().map(|setting| setting.name).collect();
+    names.sort_unstable();
+    documented.sort_unstable();
+    assert_eq!(documented, names, "README settings table");
 }
 
 #[test]

@@ -48,8 +48,7 @@ pub struct Shared {
     pub api_tokens: Arc<ApiTokens>,
     pub max_report_bytes: usize,
     pub stale_after: Option<Duration>,
-    pub badge_max_age: Duration,
-    /// `Cache-Control` for `badge_max_age`, made once: most badge responses carry it.
+    /// `Cache-Control` for `DEPBADGE_BADGE_MAX_AGE`, made once: most badge responses carry it.
     pub badge_cache_control: axum::http::HeaderValue,
     pub badges: Arc<BadgeCache>,
     pub metrics: Metrics,
@@ -72,7 +71,6 @@ impl AppState {
             api_tokens: Arc::new(config.api_tokens.clone()),
             max_report_bytes: config.max_report_bytes,
             stale_after: config.stale_after,
-            badge_max_age: config.badge_max_age,
             badge_cache_control: badges::max_age_header(config.badge_max_age.as_secs()),
             badges,
             metrics,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use clap::Parser;
 use depbadge::cli::Cli;
-use depbadge::config::{Config, Sources, VARIABLES};
+use depbadge::config::{Config, SETTINGS, Sources};
 use serde_norway::Value;
 use sqlx::PgPool;
 
@@ -63,12 +63,8 @@ fn kustomization_lists_every_manifest_and_only_existing_ones() {
 
 #[test]
 fn every_environment_variable_is_one_the_binary_reads() {
-    let known = |name: &str| {
-        VARIABLES.contains(&name)
-            || name
-                .strip_suffix("_FILE")
-                .is_some_and(|base| VARIABLES.contains(&base))
-    };
+    let read = |name: &str| SETTINGS.iter().any(|setting| setting.name == name);
+    let known = |name: &str| read(name) || name.strip_suffix("_FILE").is_some_and(read);
     let configmap = load("configmap.yaml");
     for name in configmap["data"].as_mapping().unwrap().keys() {
         assert!(
