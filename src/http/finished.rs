@@ -22,7 +22,7 @@ use super::badges::{Conditions, response};
 use super::{AppState, PROJECT_BADGE_ROUTE, STATIC_BADGE_ROUTE};
 use crate::badge::FinishedBadge;
 use crate::domain::{ScopeSelection, Slug};
-use crate::ops::metrics::CacheResult;
+use crate::ops::metrics::{CacheResult, KeptAnswer};
 
 #[derive(Clone)]
 pub struct FinishedBadges<S> {
@@ -37,6 +37,12 @@ impl<S> FinishedBadges<S> {
 
     /// The kept answer for this request and its route template, if there is one.
     fn kept<B>(&self, request: &Request<B>) -> Option<(Arc<FinishedBadge>, &'static str)> {
+        let (badge, route, kind) = self.find(request)?;
+        self.state.metrics.record_kept_answer(kind);
+        Some((badge, route))
+    }
+
+    fn find<B>(&self, request: &Request<B>) -> Option<(Arc<FinishedBadge>, &'static str, KeptAnswer)> {
         if request.method() != Method::GET || request.uri().query().is_some() {
             return None;
         }
@@ -48,11 +54,11 @@ impl<S> FinishedBadges<S> {
                     Instant::now(),
                 )?;
                 self.state.metrics.record_badge_lookup(CacheResult::Hit);
-                Some((badge, PROJECT_BADGE_ROUTE))
+                Some((badge, PROJECT_BADGE_ROUTE, KeptAnswer::Project))
             }
             KeptPath::Static(path) => {
                 let badge = self.state.badges.finished_static(path)?;
-                Some((badge, STATIC_BADGE_ROUTE))
+                Some((badge, STATIC_BADGE_ROUTE, KeptAnswer::Static))
             }
         }
     }

@@ -30,6 +30,7 @@ pub const NOTIFICATIONS: &str = "depbadge_notifications_received_total";
 pub const CONNECTIONS_OPEN: &str = "depbadge_http_connections_open";
 pub const CONNECTIONS_REFUSED: &str = "depbadge_http_connections_refused_total";
 pub const KNOWN_SLUG_BUILDS: &str = "depbadge_known_slugs_builds_total";
+pub const KEPT_ANSWERS: &str = "depbadge_badge_kept_answers_total";
 
 /// Latency buckets from 0.5 ms (a cached badge) to 5 s (a slow database).
 const DURATION_BUCKETS: [f64; 13] = [
@@ -61,6 +62,7 @@ struct Registry {
     badge_lookups: [Counter; CacheResult::ALL.len()],
     document_lookups: [Counter; CacheResult::ALL.len()],
     db_reads: [Counter; DbRead::ALL.len()],
+    kept_answers: [Counter; KeptAnswer::ALL.len()],
     reports: [Counter; ReportResult::ALL.len()],
 }
 
@@ -116,6 +118,24 @@ impl DbRead {
     }
 }
 
+/// Which kind of badge a request was answered for from a kept answer, before the router.
+#[derive(Debug, Clone, Copy)]
+pub enum KeptAnswer {
+    Project,
+    Static,
+}
+
+impl KeptAnswer {
+    const ALL: [Self; 2] = [Self::Project, Self::Static];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Project => "project",
+            Self::Static => "static",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 pub enum ReportResult {
     Created,
@@ -158,6 +178,7 @@ impl Metrics {
             document_lookups: CacheResult::ALL
                 .map(|r| labelled(DOCUMENT_CACHE, "result", r.label())),
             db_reads: DbRead::ALL.map(|r| labelled(DB_READS, "read", r.label())),
+            kept_answers: KeptAnswer::ALL.map(|k| labelled(KEPT_ANSWERS, "badge", k.label())),
             reports: ReportResult::ALL.map(|r| labelled(REPORTS_INGESTED, "result", r.label())),
             recorder,
         }));
@@ -211,6 +232,11 @@ impl Metrics {
             DB_READS,
             None,
             "Database reads for badges (status) and the JSON API and page (document); concurrent misses of one key share one read",
+        );
+        describe(
+            KEPT_ANSWERS,
+            None,
+            "Badge requests answered before the router from a kept finished answer, by badge: project, static",
         );
         describe(
             REPORTS_INGESTED,
@@ -350,6 +376,10 @@ impl Metrics {
 
     pub fn record_badge_lookup(&self, result: CacheResult) {
         self.0.badge_lookups[result as usize].increment(1);
+    }
+
+    pub fn record_kept_answer(&self, kind: KeptAnswer) {
+        self.0.kept_answers[kind as usize].increment(1);
     }
 
     pub fn record_document_lookup(&self, result: CacheResult) {

@@ -4,7 +4,9 @@ use depbadge::badge::{BadgeSpec, Style};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{TestApp, days_ago, minutes_ago, raw_get, report_at, spawn_app, spec_example};
+use crate::helpers::{
+    TestApp, days_ago, minutes_ago, raw_get, report_at, spawn_app, spawn_app_with, spec_example,
+};
 
 /// A badge as fetched: status, headers and the SVG's accessible text and colors.
 pub struct Badge {
@@ -449,9 +451,75 @@ async fn a_kept_answer_is_the_one_the_router_gives(pool: PgPool) {
             );
             assert_eq!(delta(&requests), 1.0, "{context}");
             let hits = r#"depbadge_badge_cache_requests_total{result="hit"}"#;
-            let expected_hits = if route == "/badges/{*path}" { 1.0 } else { 0.0 };
-            assert_eq!(delta(hits), expected_hits, "{context}");
+            let project = route == "/badges/{*path}";
+            assert_eq!(delta(hits), if project { 1.0 } else { 0.0 }, "{context}");
+            // Answered from the kept answer, not by the router giving the same bytes.
+            let kind = if project { "project" } else { "static" };
+            let kept_answers = format!(r#"depbadge_badge_kept_answers_total{{badge="{kind}"}}"#);
+            assert_eq!(delta(&kept_answers), 1.0, "{context}");
         }
+    }
+}
+
+/// What a kept answer must never answer: a request with a query string (even one that changes
+/// nothing), `HEAD`, the JSON badge, and a badge whose report has turned stale since its answer
+/// was kept (the badge turns grey although the cached status is still fresh).
+#[sqlx::test]
+async fn a_kept_answer_never_answers_what_it_does_not_show(pool: PgPool) {
+    use crate::metrics::{sample, scrape};
+
+    let stale_after = 30 * 86_400;
+    let app = spawn_app_with(pool, &[("DEPBADGE_STALE_AFTER", "30d")]).await;
+    let slug = "github.com/kept/stale-soon";
+    // Analyzed so that the report turns stale a few seconds from now.
+    let analyzed_at = chrono::Utc::now() - chrono::Duration::seconds(stale_after - 3);
+    let report = report_at(&analyzed_at.to_rfc3339(), "5.0.0", 2);
+    assert_eq!(app.put_report(slug, &report).await.status().as_u16(), 201);
+    let path = format!("/badges/{slug}.svg");
+    let kept_answers = |metrics: &str| {
+        sample(metrics, r#"depbadge_badge_kept_answers_total{badge="project"}"#).unwrap_or(0.0)
+    };
+
+    // A read from the database, then a hit that keeps its answer, then the kept answer.
+    let first = badge(&app, &path).await;
+    badge(&app, &path).await;
+    let before = scrape(&app).await;
+    let kept = badge(&app, &path).await;
+    assert_eq!(kept.body, first.body);
+    assert_eq!(kept_answers(&scrape(&app).await) - kept_answers(&before), 1.0);
+
+    let before = scrape(&app).await;
+    let flat_square = badge(&app, &format!("{path}?style=flat-square")).await;
+    assert_ne!(flat_square.body, first.body, "the query string is honoured");
+    badge(&app, &format!("{path}?")).await;
+    let head = app
+        .client
+        .head(format!("http://{}{path}", app.address))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 200);
+    let json = badge(&app, &format!("/badges/{slug}.json")).await;
+    assert_eq!(json.status, 200);
+    assert_eq!(
+        kept_answers(&scrape(&app).await),
+        kept_answers(&before),
+        "a query string, HEAD or .json was answered from a kept answer"
+    );
+
+    // The report turns stale: the badge turns grey, though its answer was kept while fresh.
+    assert!(first.body.contains("up to date"), "fresh first: {}", first.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let now = badge(&app, &path).await;
+        if now.body.contains("#939393") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the kept green answer was still served a minute after the report turned stale"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
 
