@@ -131,6 +131,12 @@ fn document_lookups(metrics: &str, result: &str) -> f64 {
     sample(metrics, &format!(r#"{DOCUMENTS}{{result="{result}"}}"#)).unwrap_or(0.0)
 }
 
+/// The page's row for `report_at`'s first dependency at `version` (its latest is 5.0.0, which the
+/// page shows in another column whatever the version).
+fn row(version: &str) -> String {
+    format!("<td>crate0</td><td>cargo</td><td>{version}</td><td>5.0.0</td>")
+}
+
 /// The JSON API and the page read a project's report once per scope, then from the cache, until
 /// a write on any replica names the project.
 #[sqlx::test]
@@ -151,12 +157,10 @@ async fn json_and_page_reads_are_cached_until_a_write_names_the_project(pool: Pg
         let (status, document) = reader.get_json(&format!("/v1/projects/{slug}")).await;
         assert_eq!(status, 200);
         assert_eq!(document["status"], "out-of-date");
-        assert!(
-            reader
-                .get_text(&format!("/projects/{slug}"))
-                .await
-                .contains("1.0.0")
-        );
+        let page = reader.get_text(&format!("/projects/{slug}")).await;
+        assert!(page.contains(&row("1.0.0")), "{page}");
+        // What the page must show after the write is not already there.
+        assert!(!page.contains(&row("5.0.0")), "{page}");
     }
     let metrics = scrape(&reader).await;
     assert_eq!(document_lookups(&metrics, "miss"), 1.0, "{metrics}");
@@ -180,12 +184,8 @@ async fn json_and_page_reads_are_cached_until_a_write_names_the_project(pool: Pg
     let (_, document) = reader.get_json(&format!("/v1/projects/{slug}")).await;
     assert_eq!(document["status"], "up-to-date");
     assert_eq!(document["dependencies"][0]["version"], "5.0.0");
-    assert!(
-        reader
-            .get_text(&format!("/projects/{slug}"))
-            .await
-            .contains("5.0.0")
-    );
+    let page = reader.get_text(&format!("/projects/{slug}")).await;
+    assert!(page.contains(&row("5.0.0")), "the page shows the new report: {page}");
     let metrics = scrape(&reader).await;
     assert_eq!(document_lookups(&metrics, "miss"), 3.0, "{metrics}");
     assert_eq!(document_lookups(&metrics, "hit"), 6.0, "{metrics}");
