@@ -153,9 +153,8 @@ struct Reader<'a> {
 impl Reader<'_> {
     /// The setting's value, from the sources or its default.
     fn value<T>(&mut self, setting: &Setting<T>) -> Result<T, ConfigError> {
-        self.optional(setting)?.ok_or_else(|| {
-            ConfigError::new(setting.name, "has no default and must be set")
-        })
+        self.optional(setting)?
+            .ok_or_else(|| ConfigError::new(setting.name, "has no default and must be set"))
     }
 
     /// The setting's value, from the sources or its default; `None` when neither gives one.

@@ -90,7 +90,11 @@ pub const SETTINGS: &[About] = &[
 ];
 
 /// A text taken as given (the database settings are checked together, in `DatabaseSettings`).
-const fn text(name: &'static str, doc: &'static str, show: fn(&String) -> String) -> Setting<String> {
+const fn text(
+    name: &'static str,
+    doc: &'static str,
+    show: fn(&String) -> String,
+) -> Setting<String> {
     Setting {
         name,
         fallback: Fallback::Unset(""),
@@ -105,13 +109,22 @@ pub const DATABASE_URL: Setting<String> = text(
     "the database, `postgres://user:password@host:5432/database`; else the PG* variables",
     redacted,
 );
-pub const PGHOST: Setting<String> = text("PGHOST", "the database host, without DATABASE_URL", shown);
-pub const PGPORT: Setting<String> = text("PGPORT", "the database port, without DATABASE_URL", shown);
-pub const PGUSER: Setting<String> = text("PGUSER", "the database role, without DATABASE_URL", shown);
-pub const PGDATABASE: Setting<String> =
-    text("PGDATABASE", "the database name, without DATABASE_URL", shown);
-pub const PGPASSWORD: Setting<String> =
-    text("PGPASSWORD", "the role's password, without DATABASE_URL", redacted);
+pub const PGHOST: Setting<String> =
+    text("PGHOST", "the database host, without DATABASE_URL", shown);
+pub const PGPORT: Setting<String> =
+    text("PGPORT", "the database port, without DATABASE_URL", shown);
+pub const PGUSER: Setting<String> =
+    text("PGUSER", "the database role, without DATABASE_URL", shown);
+pub const PGDATABASE: Setting<String> = text(
+    "PGDATABASE",
+    "the database name, without DATABASE_URL",
+    shown,
+);
+pub const PGPASSWORD: Setting<String> = text(
+    "PGPASSWORD",
+    "the role's password, without DATABASE_URL",
+    redacted,
+);
 
 pub const LISTEN_ADDR: Setting<SocketAddr> = Setting {
     name: "DEPBADGE_LISTEN_ADDR",

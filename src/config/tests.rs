@@ -102,7 +102,10 @@ fn every_variable_is_read_and_typed() {
 fn every_setting_has_a_sample_and_each_is_read() {
     let names: Vec<&str> = SETTINGS.iter().map(|setting| setting.name).collect();
     let sampled: Vec<&str> = SAMPLES.iter().map(|(name, _)| *name).collect();
-    assert_eq!(sampled, names, "one sample per setting, in the table's order");
+    assert_eq!(
+        sampled, names,
+        "one sample per setting, in the table's order"
+    );
     let defaults = load(&[]).unwrap();
     assert_eq!(defaults.names_read().collect::<Vec<_>>(), names);
     for sample in SAMPLES {
@@ -136,11 +139,7 @@ fn the_readme_table_shows_every_setting_and_its_default() {
     let mut documented = Vec::new();
     for row in section.lines().filter(|line| line.starts_with("| `")) {
         let cells: Vec<&str> = row.split(" | ").collect();
-        let names: Vec<&str> = cells[0]
-            .split('`')
-            .skip(1)
-            .step_by(2)
-            .collect();
+        let names: Vec<&str> = cells[0].split('`').skip(1).step_by(2).collect();
         for name in names {
             let setting = SETTINGS
                 .iter()

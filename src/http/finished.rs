@@ -42,7 +42,10 @@ impl<S> FinishedBadges<S> {
         Some((badge, route))
     }
 
-    fn find<B>(&self, request: &Request<B>) -> Option<(Arc<FinishedBadge>, &'static str, KeptAnswer)> {
+    fn find<B>(
+        &self,
+        request: &Request<B>,
+    ) -> Option<(Arc<FinishedBadge>, &'static str, KeptAnswer)> {
         if request.method() != Method::GET || request.uri().query().is_some() {
             return None;
         }

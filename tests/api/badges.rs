@@ -477,7 +477,11 @@ async fn a_kept_answer_never_answers_what_it_does_not_show(pool: PgPool) {
     assert_eq!(app.put_report(slug, &report).await.status().as_u16(), 201);
     let path = format!("/badges/{slug}.svg");
     let kept_answers = |metrics: &str| {
-        sample(metrics, r#"depbadge_badge_kept_answers_total{badge="project"}"#).unwrap_or(0.0)
+        sample(
+            metrics,
+            r#"depbadge_badge_kept_answers_total{badge="project"}"#,
+        )
+        .unwrap_or(0.0)
     };
 
     // A read from the database, then a hit that keeps its answer, then the kept answer.
@@ -486,7 +490,10 @@ async fn a_kept_answer_never_answers_what_it_does_not_show(pool: PgPool) {
     let before = scrape(&app).await;
     let kept = badge(&app, &path).await;
     assert_eq!(kept.body, first.body);
-    assert_eq!(kept_answers(&scrape(&app).await) - kept_answers(&before), 1.0);
+    assert_eq!(
+        kept_answers(&scrape(&app).await) - kept_answers(&before),
+        1.0
+    );
 
     let before = scrape(&app).await;
     let flat_square = badge(&app, &format!("{path}?style=flat-square")).await;
@@ -508,7 +515,11 @@ async fn a_kept_answer_never_answers_what_it_does_not_show(pool: PgPool) {
     );
 
     // The report turns stale: the badge turns grey, though its answer was kept while fresh.
-    assert!(first.body.contains("up to date"), "fresh first: {}", first.body);
+    assert!(
+        first.body.contains("up to date"),
+        "fresh first: {}",
+        first.body
+    );
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
         let now = badge(&app, &path).await;

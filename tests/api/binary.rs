@@ -17,22 +17,58 @@ pub const BINARY: &str = env!("CARGO_BIN_EXE_depbadge");
 
 /// The child process, killed if a test fails before it stops it. Its stdout and stderr are
 /// read from the start (a pipe nobody reads fills at 64 KiB, and then the server blocks on its
-/// next log line).
+/// next log line), into buffers a test can watch while the process runs.
 pub struct Server {
     pub child: Child,
+    /// The public listener, as the process reported it (it binds port 0: no port is picked by
+    /// the test, released, and raced for by another test).
     pub address: SocketAddr,
-    stdout: Option<std::thread::JoinHandle<String>>,
-    stderr: Option<std::thread::JoinHandle<String>>,
+    /// The admin listener (`/metrics`), likewise.
+    pub admin: SocketAddr,
+    stdout: Output,
+    stderr: Output,
 }
 
-fn drain(pipe: Option<impl Read + Send + 'static>) -> Option<std::thread::JoinHandle<String>> {
-    pipe.map(|mut pipe| {
-        std::thread::spawn(move || {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            String::from_utf8_lossy(&bytes).into_owned()
-        })
-    })
+/// A pipe's text so far, and the thread that reads it to the end.
+struct Output {
+    text: Arc<std::sync::Mutex<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Output {
+    fn drain(pipe: Option<impl Read + Send + 'static>) -> Self {
+        let text = Arc::new(std::sync::Mutex::new(String::new()));
+        let reader = pipe.map(|pipe| {
+            let text = text.clone();
+            std::thread::spawn(move || {
+                let mut lines = std::io::BufReader::new(pipe);
+                let mut line = Vec::new();
+                while std::io::BufRead::read_until(&mut lines, b'\n', &mut line).unwrap_or(0) > 0 {
+                    let mut text = text
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    text.push_str(&String::from_utf8_lossy(&line));
+                    line.clear();
+                }
+            })
+        });
+        Self { text, reader }
+    }
+
+    fn now(&self) -> String {
+        self.text
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Everything, once the pipe is closed (the process exited).
+    fn all(&mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        self.now()
+    }
 }
 
 impl Server {
@@ -64,18 +100,30 @@ impl Server {
 impl Server {
     /// What the process wrote on stdout; call after it exited.
     pub fn stdout(&mut self) -> String {
-        self.stdout
-            .take()
-            .and_then(|reader| reader.join().ok())
-            .unwrap_or_default()
+        self.stdout.all()
+    }
+
+    /// Waits until a line of stdout contains `text`, for at most `limit`; returns that line.
+    pub async fn wait_for_line(&self, text: &str, limit: Duration) -> String {
+        let started = Instant::now();
+        loop {
+            if let Some(line) = self.stdout.now().lines().find(|line| line.contains(text)) {
+                return line.to_owned();
+            }
+            assert!(
+                started.elapsed() < limit,
+                "no line with {text:?} within {limit:?}:\n{}\n{}",
+                self.stdout.now(),
+                self.stderr.now()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Everything the process wrote, stdout then stderr; call after it exited.
     pub fn output(&mut self) -> String {
         let mut text = self.stdout();
-        if let Some(text_err) = self.stderr.take().and_then(|reader| reader.join().ok()) {
-            text.push_str(&text_err);
-        }
+        text.push_str(&self.stderr.all());
         text
     }
 
@@ -104,14 +152,6 @@ impl Drop for Server {
     }
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The variables that make up the test's clock: CI also runs the suite under `faketime` (a year
 /// ahead), and the binary must see the same time as the test that starts it with `env_clear`.
 pub fn clock_env() -> Vec<(String, String)> {
@@ -120,20 +160,20 @@ pub fn clock_env() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Starts `depbadge serve` on ports the system picks (unless `env` names them).
 pub fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
-    let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let metrics = format!("127.0.0.1:{}", free_port());
     let mut all = vec![
         ("DATABASE_URL", database_url),
-        ("DEPBADGE_LISTEN_ADDR", &*address.to_string().leak()),
-        ("DEPBADGE_METRICS_ADDR", metrics.as_str()),
+        ("DEPBADGE_LISTEN_ADDR", "127.0.0.1:0"),
+        ("DEPBADGE_METRICS_ADDR", "127.0.0.1:0"),
     ];
     all.extend_from_slice(env);
-    spawn(&[], &all, address)
+    spawn(&[], &all)
 }
 
-/// Runs `depbadge ARGS` with only `env` (and the test's clock), serving on `address`.
-fn spawn(args: &[&str], env: &[(&str, &str)], address: SocketAddr) -> Server {
+/// Runs `depbadge ARGS` with only `env` (and the test's clock), and waits until it says where it
+/// listens: the start of serving, whatever the database does.
+fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BINARY)
         .args(args)
         .env_clear()
@@ -144,14 +184,51 @@ fn spawn(args: &[&str], env: &[(&str, &str)], address: SocketAddr) -> Server {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stdout = drain(child.stdout.take());
-    let stderr = drain(child.stderr.take());
+    let stdout = Output::drain(child.stdout.take());
+    let stderr = Output::drain(child.stderr.take());
+    let started = Instant::now();
+    let (address, admin) = loop {
+        let text = stdout.now();
+        if let Some(found) = text
+            .lines()
+            .filter(|line| line.contains("depbadge listening"))
+            .find_map(|line| {
+                Some((
+                    logged_address(line, "address")?,
+                    logged_address(line, "admin")?,
+                ))
+            })
+        {
+            break found;
+        }
+        let exited = child.try_wait().unwrap();
+        assert!(
+            exited.is_none() && started.elapsed() < Duration::from_secs(30),
+            "depbadge never said where it listens ({exited:?}):\n{text}\n{}",
+            stderr.now()
+        );
+        // Blocking the test's thread is fine: the server is another process.
+        std::thread::sleep(Duration::from_millis(10));
+    };
     Server {
         child,
         address,
+        admin,
         stdout,
         stderr,
     }
+}
+
+/// The address logged as `field` in a JSON (`"field":"127.0.0.1:80"`) or text (`field=…`) line.
+fn logged_address(line: &str, field: &str) -> Option<SocketAddr> {
+    let rest = line
+        .split_once(&format!("\"{field}\":\""))
+        .or_else(|| line.split_once(&format!(" {field}=")))?
+        .1;
+    let end = rest
+        .find(|c: char| !(c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '[' | ']')))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
 }
 
 pub async fn get(client: &reqwest::Client, server: &Server, path: &str) -> Option<u16> {
@@ -201,7 +278,11 @@ async fn the_server_starts_without_a_database_and_recovers_when_it_comes_up(pool
     let options = pool.connect_options();
     let upstream = format!("{}:{}", options.get_host(), options.get_port());
     let real_url = database_url(&pool);
-    let proxy_port = free_port();
+    // Bound, so no other test takes the port, but not listening: connections are refused (the
+    // database is down) until the proxy listens on it.
+    let proxy_socket = tokio::net::TcpSocket::new_v4().unwrap();
+    proxy_socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let proxy_port = proxy_socket.local_addr().unwrap().port();
     let via_proxy = real_url.replacen(&upstream, &format!("127.0.0.1:{proxy_port}"), 1);
     assert_ne!(
         via_proxy, real_url,
@@ -217,7 +298,7 @@ async fn the_server_starts_without_a_database_and_recovers_when_it_comes_up(pool
         "not ready while the database is down"
     );
 
-    let listener = TcpListener::bind(("127.0.0.1", proxy_port)).await.unwrap();
+    let listener = proxy_socket.listen(64).unwrap();
     tokio::spawn(proxy(listener, upstream));
 
     // Backoff is capped at 10 s; migrations run once the database answers.
@@ -244,20 +325,19 @@ async fn sigterm_fails_readiness_at_once_keeps_serving_for_the_delay_then_exits_
     wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
     let signalled = Instant::now();
     server.terminate();
-    // Until the listener closes: readiness turns 503 while everything else is still served.
-    let mut unready_after = None;
+    // Readiness fails before the process logs that it heard the signal: from that line on, every
+    // probe is 503 while everything else is still served, until the listener closes.
+    server
+        .wait_for_line("shutdown signal received", Duration::from_secs(20))
+        .await;
+    let mut unready_answers = 0;
     let closed_after = loop {
         let ready = get(&client, &server, "/readyz").await;
         let listing = get(&client, &server, "/v1/projects").await;
         match (ready, listing) {
-            (Some(503), Some(200)) => {
-                unready_after.get_or_insert(signalled.elapsed());
-            }
-            (Some(200), Some(200)) => {
-                assert!(unready_after.is_none(), "ready again after SIGTERM")
-            }
+            (Some(503), Some(200)) => unready_answers += 1,
             (None, _) | (_, None) => break signalled.elapsed(),
-            other => panic!("unexpected answers during the delay: {other:?}"),
+            other => panic!("after the signal was heard: {other:?}"),
         }
         assert!(
             signalled.elapsed() < Duration::from_secs(30),
@@ -265,8 +345,10 @@ async fn sigterm_fails_readiness_at_once_keeps_serving_for_the_delay_then_exits_
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let unready_after = unready_after.expect("/readyz answered 503 before the listener closed");
-    println!("unready after {unready_after:?}, listener closed after {closed_after:?}");
+    assert!(
+        unready_answers > 0,
+        "the listener closed before any probe was answered"
+    );
     // A lower bound only: a slow machine can make the delay longer, never shorter.
     assert!(
         closed_after >= Duration::from_secs(2),
@@ -383,33 +465,40 @@ async fn flags_and_the_text_log_format_are_honoured(pool: PgPool) {
     let url = database_url(&pool);
     let client = reqwest::Client::new();
     for (run, use_flags) in [("flags", true), ("environment", false)] {
-        let address: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let (listen, metrics) = (address.to_string(), format!("127.0.0.1:{}", free_port()));
+        // Port 0 on 127.0.0.1: unset, the listeners would be on 0.0.0.0:8080 and 0.0.0.0:9090.
+        let (listen, metrics) = ("127.0.0.1:0", "127.0.0.1:0");
         let flags = [
             "serve",
             "--database-url",
             &url,
             "--listen-addr",
-            &listen,
+            listen,
             "--metrics-addr",
-            &metrics,
+            metrics,
             "--migrate",
             "--log-format",
             "text",
         ];
         let variables = [
             ("DATABASE_URL", url.as_str()),
-            ("DEPBADGE_LISTEN_ADDR", listen.as_str()),
-            ("DEPBADGE_METRICS_ADDR", metrics.as_str()),
+            ("DEPBADGE_LISTEN_ADDR", listen),
+            ("DEPBADGE_METRICS_ADDR", metrics),
             ("DEPBADGE_MIGRATE", "true"),
             ("DEPBADGE_LOG_FORMAT", "text"),
         ];
         let common = [("DEPBADGE_SHUTDOWN_DELAY", "0")];
         let mut server = if use_flags {
-            spawn(&flags, &common, address)
+            spawn(&flags, &common)
         } else {
-            spawn(&[], &[&variables[..], &common].concat(), address)
+            spawn(&[], &[&variables[..], &common].concat())
         };
+        for listener in [server.address, server.admin] {
+            assert!(
+                listener.ip().is_loopback() && listener.port() != 0,
+                "{run}: listening on {listener}"
+            );
+        }
+        let metrics = server.admin;
         // Ready means the database was reached and migrated (the test database starts empty).
         wait_for(&client, &server, "/readyz", 200, Duration::from_secs(30)).await;
         let scraped = reqwest::get(format!("http://{metrics}/metrics"))

@@ -8,7 +8,7 @@ use sqlx::PgPool;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::binary::{Server, free_port, start, wait_for};
+use crate::binary::{Server, start, wait_for};
 use crate::helpers::database_url;
 
 /// Half a request: the request line and one header, never the blank line that ends the headers.
@@ -32,29 +32,38 @@ async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> String {
     String::from_utf8_lossy(&received).into_owned()
 }
 
+/// 11 s, above the 10 s default: a server that ignored the setting would close both connections
+/// before the lower bound. The upper bound only ends the wait for a server that never closes them.
 #[sqlx::test]
 async fn slow_and_idle_connections_are_closed_after_the_header_timeout(pool: PgPool) {
-    let server = start(&database_url(&pool), &[("DEPBADGE_HEADER_TIMEOUT", "1s")]);
+    let timeout = Duration::from_secs(11);
+    let server = start(&database_url(&pool), &[("DEPBADGE_HEADER_TIMEOUT", "11s")]);
     let client = reqwest::Client::new();
     wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
 
     // A client that never finishes its headers. Timed from before it connects: the server's
     // timer starts when it accepts the connection, which may be before `connect` returns here.
-    let started = Instant::now();
-    let mut slow = half_open(&server).await;
-    read_until_closed(&mut slow, Duration::from_secs(30)).await;
-    assert!(
-        started.elapsed() >= Duration::from_secs(1),
-        "closed before the timeout"
-    );
-
-    // A keep-alive connection that goes quiet after its first answer.
-    let mut idle = TcpStream::connect(server.address).await.unwrap();
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: idle.example\r\n\r\n")
-        .await
-        .unwrap();
-    let answered = read_until_closed(&mut idle, Duration::from_secs(30)).await;
-    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+    let slow = async {
+        let started = Instant::now();
+        let mut slow = half_open(&server).await;
+        read_until_closed(&mut slow, Duration::from_secs(60)).await;
+        started.elapsed()
+    };
+    // A keep-alive connection that goes quiet after its first answer. Timed from before the
+    // request is sent: the server's timer starts when its answer is sent.
+    let idle = async {
+        let started = Instant::now();
+        let mut idle = TcpStream::connect(server.address).await.unwrap();
+        idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: idle.example\r\n\r\n")
+            .await
+            .unwrap();
+        let answered = read_until_closed(&mut idle, Duration::from_secs(60)).await;
+        assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+        started.elapsed()
+    };
+    let (slow, idle) = tokio::join!(slow, idle);
+    assert!(slow >= timeout, "a slow client was closed after {slow:?}");
+    assert!(idle >= timeout, "an idle connection was closed after {idle:?}");
 }
 
 #[sqlx::test]
@@ -81,13 +90,11 @@ async fn sigterm_ends_the_process_within_the_drain_timeout_whatever_clients_do(p
 
 #[sqlx::test]
 async fn past_the_connection_cap_a_client_gets_503_and_the_server_recovers(pool: PgPool) {
-    let admin = format!("127.0.0.1:{}", free_port());
     let server = start(
         &database_url(&pool),
         &[
             ("DEPBADGE_MAX_CONNECTIONS", "4"),
             ("DEPBADGE_HEADER_TIMEOUT", "300s"),
-            ("DEPBADGE_METRICS_ADDR", admin.as_str()),
         ],
     );
     let client = reqwest::Client::builder()
@@ -119,7 +126,7 @@ async fn past_the_connection_cap_a_client_gets_503_and_the_server_recovers(pool:
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_many_connections");
 
-    let metrics = reqwest::get(format!("http://{admin}/metrics"))
+    let metrics = reqwest::get(format!("http://{}/metrics", server.admin))
         .await
         .unwrap()
         .text()
@@ -339,17 +346,11 @@ async fn a_stream_of_hostile_keys_stays_within_the_cache_budget(pool: PgPool) {
 /// count, and are logged, as `other`.
 #[sqlx::test]
 async fn invented_methods_add_no_metric_series(pool: PgPool) {
-    let admin = format!("127.0.0.1:{}", free_port());
-    let mut server = start(
-        &database_url(&pool),
-        &[
-            ("DEPBADGE_METRICS_ADDR", admin.as_str()),
-            ("DEPBADGE_SHUTDOWN_DELAY", "0"),
-        ],
-    );
+    let mut server = start(&database_url(&pool), &[("DEPBADGE_SHUTDOWN_DELAY", "0")]);
     let client = reqwest::Client::new();
     wait_for(&client, &server, "/healthz", 200, Duration::from_secs(20)).await;
-    let scrape = || async {
+    let admin = server.admin;
+    let scrape = || async move {
         reqwest::get(format!("http://{admin}/metrics"))
             .await
             .unwrap()

@@ -185,7 +185,10 @@ async fn json_and_page_reads_are_cached_until_a_write_names_the_project(pool: Pg
     assert_eq!(document["status"], "up-to-date");
     assert_eq!(document["dependencies"][0]["version"], "5.0.0");
     let page = reader.get_text(&format!("/projects/{slug}")).await;
-    assert!(page.contains(&row("5.0.0")), "the page shows the new report: {page}");
+    assert!(
+        page.contains(&row("5.0.0")),
+        "the page shows the new report: {page}"
+    );
     let metrics = scrape(&reader).await;
     assert_eq!(document_lookups(&metrics, "miss"), 3.0, "{metrics}");
     assert_eq!(document_lookups(&metrics, "hit"), 6.0, "{metrics}");

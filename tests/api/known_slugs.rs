@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use reqwest::header::CACHE_CONTROL;
 use sqlx::PgPool;
 
-use crate::binary::{free_port, start, wait_for};
+use crate::binary::{start, wait_for};
 use crate::helpers::{TestApp, database_url, spawn_app, spawn_listening_app, spec_example};
 
 async fn cache_control(app_url: &str, client: &reqwest::Client) -> (u16, String, String) {
@@ -132,18 +132,11 @@ async fn a_failed_build_of_the_filter_is_logged_counted_and_retried(pool: PgPool
         .execute(&pool)
         .await
         .unwrap();
-    let admin = format!("127.0.0.1:{}", free_port());
-    let mut server = start(
-        &database_url(&pool),
-        &[
-            ("DEPBADGE_METRICS_ADDR", &admin),
-            ("DEPBADGE_LOG_FORMAT", "json"),
-        ],
-    );
+    let mut server = start(&database_url(&pool), &[("DEPBADGE_LOG_FORMAT", "json")]);
     let client = reqwest::Client::new();
     wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
     let builds = |result: &'static str| {
-        let (client, admin) = (client.clone(), admin.clone());
+        let (client, admin) = (client.clone(), server.admin);
         async move {
             let metrics = client
                 .get(format!("http://{admin}/metrics"))

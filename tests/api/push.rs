@@ -232,8 +232,12 @@ async fn push_retries_until_the_server_takes_the_report_or_time_is_up(pool: PgPo
             )
         })
     };
-    // The first attempts meet a database that is down: 503, Retry-After: 5.
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The first attempt meets a database that is down: 503, Retry-After: 5. The database comes
+    // back once the server has logged that answer.
+    let refused = server
+        .wait_for_line(r#""status":503"#, Duration::from_secs(60))
+        .await;
+    assert!(refused.contains(r#""method":"PUT""#), "{refused}");
     switch.restore();
     let pushed = tokio::task::spawn_blocking(move || pushing.join().unwrap())
         .await
@@ -250,7 +254,10 @@ async fn push_retries_until_the_server_takes_the_report_or_time_is_up(pool: PgPo
         text(&pushed.stdout)
     );
 
-    let nobody = format!("http://127.0.0.1:{}", crate::binary::free_port());
+    // A port held (bound, never listening) for the test: connections to it are refused.
+    let held = tokio::net::TcpSocket::new_v4().unwrap();
+    held.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let nobody = format!("http://{}", held.local_addr().unwrap());
     let failed = depbadge(
         &["push", "github.com/ci/retried", "--max-time", "3s"],
         &[("DEPBADGE_URL", nobody.as_str()), ("DEPBADGE_TOKEN", TOKEN)],
