@@ -44,7 +44,7 @@ expect_invalid() {
 }
 
 check_manifests() {
-  log "validating openshift/ (kustomize build; Kubernetes 1.30 and 1.37 schemas; Route, ServiceMonitor)"
+  log "validating openshift/ (kustomize build; Kubernetes 1.30 and 1.37 schemas; Route, ServiceMonitor, PrometheusRule)"
   validate_manifests openshift/
   log "each validator refuses a broken manifest"
   expect_invalid deployment.yaml 's/^  replicas: 3$/  replicas: three/' "Deployment (replicas not a number)"
@@ -53,6 +53,8 @@ check_manifests() {
   expect_invalid route.yaml 's/insecureEdgeTerminationPolicy:/insecureEdgeTermination:/' "Route (misspelt field)"
   expect_invalid servicemonitor.yaml 's/^    - port: metrics$/    - port: [metrics]/' "ServiceMonitor (port not a string)"
   expect_invalid servicemonitor.yaml 's/^  endpoints:$/  endpoint:/' "ServiceMonitor (no endpoints)"
+  expect_invalid prometheusrule.yaml 's/^    - name: depbadge$/    - name: [depbadge]/' "PrometheusRule (group name not a string)"
+  expect_invalid prometheusrule.yaml 's/^          for: 1m$/          for: one minute/' "PrometheusRule (for: not a duration)"
   expect_invalid route.yaml '$a ---\napiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: gadget' "object of a kind without a schema"
   log "yamllint --strict openshift/"
   yamllint --strict -d '{extends: default, rules: {line-length: {max: 120}, document-start: disable}}' openshift/

@@ -63,7 +63,10 @@ async fn slow_and_idle_connections_are_closed_after_the_header_timeout(pool: PgP
     };
     let (slow, idle) = tokio::join!(slow, idle);
     assert!(slow >= timeout, "a slow client was closed after {slow:?}");
-    assert!(idle >= timeout, "an idle connection was closed after {idle:?}");
+    assert!(
+        idle >= timeout,
+        "an idle connection was closed after {idle:?}"
+    );
 }
 
 #[sqlx::test]

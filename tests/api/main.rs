@@ -5,6 +5,7 @@
 mod badges;
 mod binary;
 mod browser;
+mod clock;
 mod concurrency;
 mod errors;
 mod fixtures;
