@@ -18,6 +18,8 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use axum::response::Response;
 use tower::{Layer, Service};
+use tracing::Instrument;
+use tracing::instrument::Instrumented;
 
 use crate::ops::metrics::Metrics;
 use crate::ops::{log_sink, telemetry};
@@ -77,9 +79,14 @@ where
             Instant::now(),
             &self.metrics,
         );
+        // Every line logged while handling the request carries its id. At ERROR level, so that
+        // the span exists whenever any line would be written (RUST_LOG=warn included), and is
+        // nothing at all when none would be.
+        let span = tracing::error_span!(telemetry::REQUEST_SPAN, request_id = pending.request_id());
+        let response = span.in_scope(|| self.inner.call(request));
         Logged {
             pending: Some(pending),
-            response: self.inner.call(request),
+            response: response.instrument(span),
         }
     }
 }
@@ -88,7 +95,7 @@ pin_project_lite::pin_project! {
     /// The inner service's response future, logged and counted when it completes.
     pub struct Logged<F> {
         #[pin]
-        response: F,
+        response: Instrumented<F>,
         pending: Option<Pending>,
     }
 }
@@ -143,6 +150,11 @@ impl Pending {
             request_id,
             metrics: metrics.clone(),
         }
+    }
+
+    /// The request's id: visible ASCII, checked or generated.
+    pub fn request_id(&self) -> &str {
+        self.request_id.to_str().unwrap_or_default()
     }
 
     /// Counts and logs the request, and echoes its id on the response.

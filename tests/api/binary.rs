@@ -939,3 +939,70 @@ async fn no_log_line_is_lost_across_shutdown_under_load(pool: PgPool) {
         "the last line"
     );
 }
+
+/// Every line a request logs carries its request id, at the top level like its access line's: an
+/// operator joins a 503's cause to its access line on `request_id`. Shown for the JSON API, the
+/// page and a badge, each answered while the database is cut.
+#[sqlx::test]
+async fn a_requests_error_lines_and_its_access_line_share_its_request_id(pool: PgPool) {
+    let switch = crate::outage::DatabaseSwitch::start(&pool, true).await;
+    let options = pool.connect_options();
+    let url = database_url(&pool).replacen(
+        &format!("{}:{}", options.get_host(), options.get_port()),
+        &format!("127.0.0.1:{}", switch.port),
+        1,
+    );
+    let mut server = start(&url, &[("DEPBADGE_SHUTDOWN_DELAY", "0")]);
+    let client = reqwest::Client::new();
+    wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
+    let put = client
+        .put(server.url("/v1/projects/github.com/e2e/joined"))
+        .bearer_auth(TOKEN)
+        .json(&spec_example())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status().as_u16(), 201);
+    switch.cut();
+    let requests = [
+        ("/v1/projects/github.com/e2e/joined", 503, "api-join-1"),
+        ("/projects/github.com/e2e/joined", 503, "page-join-2"),
+        // Written, never read here: no last known badge, so `unavailable`, with its cause.
+        ("/badges/github.com/e2e/joined.svg", 200, "badge-join-3"),
+    ];
+    for (path, status, id) in requests {
+        let response = client
+            .get(server.url(path))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+        assert_eq!(response.headers()["x-request-id"], id);
+    }
+    let logs = server.stop().await;
+    let lines: Vec<Value> = logs
+        .lines()
+        .filter_map(|line| serde_json::from_str(line).ok())
+        .collect();
+    for (path, status, id) in requests {
+        let of_request: Vec<&Value> = lines.iter().filter(|l| l["request_id"] == id).collect();
+        let access = of_request
+            .iter()
+            .find(|l| l["target"] == "depbadge::access")
+            .unwrap_or_else(|| panic!("{path}: no access line with {id}:\n{logs}"));
+        assert_eq!(access["status"], status, "{path}");
+        let causes: Vec<&&Value> = of_request
+            .iter()
+            .filter(|l| l["target"] != "depbadge::access")
+            .collect();
+        assert!(
+            causes
+                .iter()
+                .any(|l| l["level"] == "WARN" && l["error"].as_str().is_some_and(|e| !e.is_empty())),
+            "{path}: no warning with its cause and {id}:\n{logs}"
+        );
+        // Logged once: one line for the cause, not one per layer it went through.
+        assert_eq!(causes.len(), 1, "{path}: {causes:?}");
+    }
+}
