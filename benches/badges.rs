@@ -2,11 +2,10 @@
 #![allow(clippy::panic)] // a benchmark whose setup fails should stop loudly
 
 use std::hint::black_box;
-use std::time::Duration;
 
 use chrono::Utc;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use depbadge::badge::{BadgeCache, BadgeSpec, Face, Style};
+use depbadge::badge::{BadgeSpec, Face, RenderCache, Style};
 use depbadge::domain::version::Ecosystem;
 use depbadge::domain::{Report, ReportInput, ScopeSelection, Summary};
 
@@ -31,7 +30,7 @@ fn rendering(c: &mut Criterion) {
     }
     group.finish();
 
-    let cache = BadgeCache::new(64 << 20, Duration::from_secs(600));
+    let cache = RenderCache::new(64 << 20);
     let spec = outdated_badge(Style::Flat);
     cache.rendered(spec.clone());
     // A request builds its spec and hands it over: the clone stands for that.

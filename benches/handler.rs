@@ -6,13 +6,11 @@
 #![allow(clippy::panic)] // a benchmark whose setup fails should stop loudly
 
 use std::hint::black_box;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
-use depbadge::badge::BadgeCache;
 use depbadge::config::{Config, Sources};
 use depbadge::domain::ScopeSelection;
 use depbadge::domain::status::{Counts, ScopeStatus, Status, Summary};
@@ -35,7 +33,6 @@ fn app() -> PublicService {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let pool = PgPoolOptions::new().connect_lazy_with(config.database.connect_options());
-    let badges = Arc::new(BadgeCache::new(config.cache_max_bytes, config.cache_ttl));
     let now = Utc::now();
     let status = ScopeStatus {
         summary: Summary {
@@ -49,9 +46,10 @@ fn app() -> PublicService {
         analyzed_at: now,
         updated_at: now,
     };
-    badges.store_status(SLUG, ScopeSelection::Runtime, Some(status), badges.ticket());
-    badges.known().insert(SLUG);
-    let state = AppState::new(&config, pool, Readiness::default(), badges, Metrics::new());
+    let state = AppState::new(&config, pool, Readiness::default(), Metrics::new());
+    let store = &state.store;
+    store.store_status(SLUG, ScopeSelection::Runtime, Some(status), store.ticket());
+    store.known().insert(SLUG);
     router(state)
 }
 

@@ -15,18 +15,13 @@ use serde_json::json;
 
 use super::AppState;
 use super::extract::QueryParams;
+use super::finished_badge::{FinishedBadge, FinishedSlot};
+use super::reads::{Source, scope_status};
 use crate::badge::render::etag_of;
 use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
-use crate::badge::{
-    BadgeSpec, Face, FinishedBadge, FinishedSlot, Lookup, Style, color, static_badge, text,
-};
-use crate::db;
+use crate::badge::{BadgeSpec, Face, Style, color, static_badge, text};
 use crate::domain::{ScopeSelection, ScopeStatus, Slug, Status, is_stale, stale_at};
-use crate::ops::metrics::{CacheResult, DbRead};
 
-/// Image proxies give up after a few seconds: a badge read waits at most this for the database
-/// before answering from what this replica knows.
-const DATABASE_BUDGET: Duration = Duration::from_secs(1);
 /// How long proxies may keep badges that may change soon: unknown projects, invalid URLs, and
 /// last-known badges served while the database is down.
 const SHORT_MAX_AGE: u64 = 60;
@@ -241,7 +236,7 @@ pub async fn fixed(State(state): State<AppState>, uri: Uri, request: BadgeReques
     let response = response(&finished, &request.conditions);
     // A static badge never changes: the next request for this path is answered before the router.
     if request.plain {
-        state.badges.keep_static(uri.path(), Arc::new(finished));
+        state.static_answers.keep(uri.path(), Arc::new(finished));
     }
     response
 }
@@ -336,68 +331,6 @@ fn turns_stale_at(
     Instant::now().checked_add(remaining)
 }
 
-/// Where a status came from.
-enum Source {
-    /// A fresh cache entry, with the slot for the finished badge made from it.
-    Cache(FinishedSlot),
-    Database,
-    /// No report, said by the filter of known slugs without a read: another replica may have
-    /// written it a moment ago, its NOTIFY not heard yet.
-    NotKnown,
-    /// The database failed: the last status this replica knew.
-    LastKnown,
-}
-
-/// The project's status from the cache, else from the database; when the database fails, the
-/// last known status if this replica has one, else `Err`.
-async fn scope_status(
-    state: &AppState,
-    slug: &Slug,
-    scope: ScopeSelection,
-) -> Result<(Option<ScopeStatus>, Source), ()> {
-    let (cached, slot) = state.badges.status_and_slot(slug.key(), scope);
-    if let (Lookup::Fresh(status), Some(slot)) = (&cached, slot) {
-        state.metrics.record_badge_lookup(CacheResult::Hit);
-        return Ok((*status, Source::Cache(slot)));
-    }
-    // Nobody reported this slug: no read, and nothing cached (anyone can ask for any slug).
-    if !state.badges.known().may_exist(slug.key()) {
-        state.metrics.record_badge_lookup(CacheResult::Absent);
-        return Ok((None, Source::NotKnown));
-    }
-    let read = tokio::time::timeout(
-        DATABASE_BUDGET,
-        state.badges.read_status(slug.key(), scope, async {
-            state.metrics.record_db_read(DbRead::Status);
-            db::projects::find_scope_status(&state.pool, slug, scope).await
-        }),
-    )
-    .await;
-    match read {
-        Ok(Ok(status)) => {
-            state.metrics.record_badge_lookup(CacheResult::Miss);
-            Ok((status, Source::Database))
-        }
-        failure => {
-            let error = match failure {
-                Ok(Err(e)) => e.to_string(),
-                _ => format!("no answer within {DATABASE_BUDGET:?}"),
-            };
-            match cached {
-                Lookup::Stale(status) => {
-                    tracing::warn!(%error, "database read failed; serving the last known badge");
-                    state.metrics.record_badge_lookup(CacheResult::Stale);
-                    Ok((status, Source::LastKnown))
-                }
-                _ => {
-                    tracing::warn!(%error, "database read failed and no badge is cached; serving `unavailable`");
-                    Err(())
-                }
-            }
-        }
-    }
-}
-
 /// The response for `answer`, before the request's validators are applied.
 fn finish(state: &AppState, format: Format, answer: Answer) -> FinishedBadge {
     let Answer {
@@ -409,7 +342,7 @@ fn finish(state: &AppState, format: Format, answer: Answer) -> FinishedBadge {
     } = answer;
     let (body, etag, content_type) = match format {
         Format::Svg => {
-            let rendered = state.badges.rendered(spec);
+            let rendered = state.renders.rendered(spec);
             (
                 rendered.svg.clone(),
                 rendered.etag.clone(),

@@ -2,7 +2,7 @@
 //! responses").
 //!
 //! A badge request without a query string whose answer was kept finished (see
-//! [`crate::badge::finished`]) gets that answer here, with the same headers, validators,
+//! [`super::finished_badge`]) gets that answer here, with the same headers, validators,
 //! access line and metrics as the badge routes give it; every other request goes to the router.
 //! Routing, extraction and rendering a badge cost more than the rest of such a request.
 
@@ -19,8 +19,8 @@ use tower::Service;
 
 use super::access_log::Pending;
 use super::badges::{Conditions, response};
+use super::finished_badge::{FinishedBadge, kept_badge};
 use super::{AppState, PROJECT_BADGE_ROUTE, STATIC_BADGE_ROUTE};
-use crate::badge::FinishedBadge;
 use crate::domain::{ScopeSelection, Slug};
 use crate::ops::metrics::{CacheResult, KeptAnswer};
 
@@ -51,7 +51,8 @@ impl<S> FinishedBadges<S> {
         }
         match KeptPath::of(request.uri().path())? {
             KeptPath::Project(slug) => {
-                let badge = self.state.badges.finished_badge(
+                let badge = kept_badge(
+                    &self.state.store,
                     slug.key(),
                     ScopeSelection::default(),
                     Instant::now(),
@@ -60,7 +61,7 @@ impl<S> FinishedBadges<S> {
                 Some((badge, PROJECT_BADGE_ROUTE, KeptAnswer::Project))
             }
             KeptPath::Static(path) => {
-                let badge = self.state.badges.finished_static(path)?;
+                let badge = self.state.static_answers.get(path)?;
                 Some((badge, STATIC_BADGE_ROUTE, KeptAnswer::Static))
             }
         }

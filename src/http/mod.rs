@@ -6,9 +6,11 @@ mod deadline;
 mod error;
 mod extract;
 mod finished;
+mod finished_badge;
 mod health;
 mod pages;
 mod projects;
+mod reads;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -24,10 +26,11 @@ use tower_http::catch_panic::CatchPanicLayer;
 pub use error::{ApiError, ApiResult};
 pub use projects::ProjectDocument;
 
-use crate::badge::BadgeCache;
+use crate::badge::RenderCache;
 use crate::config::{ApiTokens, Config};
 use crate::ops::metrics::Metrics;
 use crate::ops::readiness::Readiness;
+use finished_badge::{FINISHED_BADGE_BYTES, StaticAnswers, Store};
 
 /// What handlers share: one reference count to clone (axum clones the state for every request),
 /// and nothing in it is locked by a request.
@@ -50,7 +53,12 @@ pub struct Shared {
     pub stale_after: Option<Duration>,
     /// `Cache-Control` for `DEPBADGE_BADGE_MAX_AGE`, made once: most badge responses carry it.
     pub badge_cache_control: axum::http::HeaderValue,
-    pub badges: Arc<BadgeCache>,
+    /// Projects' statuses and reports, as reads need them, with the badges kept finished.
+    pub store: Arc<Store>,
+    /// Rendered SVGs, by what they show.
+    pub renders: RenderCache,
+    /// Static badges' finished answers, by path.
+    pub static_answers: StaticAnswers,
     pub metrics: Metrics,
     /// `DEPBADGE_PUBLIC_URL`: the base of the links the project page offers.
     pub public_url: Option<Arc<str>>,
@@ -58,13 +66,10 @@ pub struct Shared {
 }
 
 impl AppState {
-    pub fn new(
-        config: &Config,
-        pool: PgPool,
-        readiness: Readiness,
-        badges: Arc<BadgeCache>,
-        metrics: Metrics,
-    ) -> Self {
+    /// The caches share `DEPBADGE_CACHE_MAX_BYTES` in thirds: statuses, reports, and rendered
+    /// SVGs with static badges' finished answers (half that third each).
+    pub fn new(config: &Config, pool: PgPool, readiness: Readiness, metrics: Metrics) -> Self {
+        let third = (config.cache_max_bytes / 3).max(1);
         Self(Arc::new(Shared {
             pool,
             readiness,
@@ -72,7 +77,13 @@ impl AppState {
             max_report_bytes: config.max_report_bytes,
             stale_after: config.stale_after,
             badge_cache_control: badges::max_age_header(config.badge_max_age.as_secs()),
-            badges,
+            store: Arc::new(Store::new(
+                2 * third,
+                config.cache_ttl,
+                FINISHED_BADGE_BYTES,
+            )),
+            renders: RenderCache::new(third / 2),
+            static_answers: StaticAnswers::new(third / 2),
             metrics,
             public_url: config.public_url.as_deref().map(Arc::from),
             request_timeout: config.request_timeout,

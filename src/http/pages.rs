@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 
 use super::extract::{QueryParams, SlugPath};
-use super::projects::Read;
+use super::reads::{Read, read_document};
 use super::{AppState, set_static_headers};
 use crate::badge::Face;
 use crate::db;
@@ -76,7 +76,7 @@ pub async fn project(
             "scope must be runtime, dev or all.",
         );
     };
-    let found = super::projects::read_document(&state, &slug, selection).await;
+    let found = read_document(&state, &slug, selection).await;
     let (project, settled) = match found {
         Ok(Read::Found(project)) => (Some(project), true),
         Ok(Read::Missing) => (None, true),

@@ -1,7 +1,5 @@
 //! `/v1/projects`: reports in (PUT, DELETE) and statuses out (GET), as JSON (docs/contract.md §2 and §4).
 
-use std::sync::Arc;
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,13 +10,12 @@ use serde::Serialize;
 use super::AppState;
 use super::error::{ApiError, ApiResult};
 use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
-use crate::badge::Lookup;
+use super::reads::{Read, read_document};
 use crate::db::projects::{self, WriteOutcome};
 use crate::domain::{
-    Counts, Dependency, ProjectMeta, ScopeSelection, Slug, Status, StoredProject, Summary,
-    ToolUsed, is_stale,
+    Counts, Dependency, ProjectMeta, ScopeSelection, Slug, Status, Summary, ToolUsed, is_stale,
 };
-use crate::ops::metrics::{CacheResult, DbRead, Metrics, ReportResult};
+use crate::ops::metrics::{Metrics, ReportResult};
 
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
@@ -77,7 +74,7 @@ pub async fn put(
     let outcome = projects::write_report(&state.pool, &slug, &report, now).await?;
     if matches!(outcome, WriteOutcome::Created(_) | WriteOutcome::Updated(_)) {
         // Other replicas hear of it through NOTIFY; this one must not wait for that.
-        state.badges.invalidate(slug.key());
+        state.store.invalidate(slug.key());
     }
     let (status, changed, meta) = match outcome {
         WriteOutcome::Created(meta) => (StatusCode::CREATED, true, meta),
@@ -129,57 +126,13 @@ pub async fn get(
     Ok(Json(document).into_response())
 }
 
-/// What a read of a project's report found.
-pub enum Read {
-    Found(Arc<StoredProject>),
-    /// No report: the database said so, to this request.
-    Missing,
-    /// No report as far as this replica knows without a read (the filter of known slugs, or a
-    /// "no report" kept from an earlier read). Another replica may have just written it, its
-    /// NOTIFY not heard yet: an answer resting on this is never cacheable.
-    NotKnown,
-}
-
-/// A project's report, from the cache while it is fresh: the JSON API and the page show the
-/// same thing as the badge, and reading it again costs no query until a write or the TTL. A slug
-/// nobody reported costs no query at all.
-pub async fn read_document(
-    state: &AppState,
-    slug: &Slug,
-    selection: ScopeSelection,
-) -> Result<Read, Arc<sqlx::Error>> {
-    if let Lookup::Fresh(document) = state.badges.document(slug.key(), selection) {
-        state.metrics.record_document_lookup(CacheResult::Hit);
-        // A "no report" kept from an earlier read is as old as that read.
-        return Ok(document.map_or(Read::NotKnown, Read::Found));
-    }
-    if !state.badges.known().may_exist(slug.key()) {
-        state.metrics.record_document_lookup(CacheResult::Absent);
-        return Ok(Read::NotKnown);
-    }
-    let read = async {
-        state.metrics.record_db_read(DbRead::Document);
-        Ok::<_, sqlx::Error>(
-            projects::find(&state.pool, slug, selection)
-                .await?
-                .map(Arc::new),
-        )
-    };
-    let document = state
-        .badges
-        .read_document(slug.key(), selection, read)
-        .await?;
-    state.metrics.record_document_lookup(CacheResult::Miss);
-    Ok(document.map_or(Read::Missing, Read::Found))
-}
-
 pub async fn delete(
     State(state): State<AppState>,
     Writer(writer): Writer,
     SlugPath(slug): SlugPath,
 ) -> ApiResult<StatusCode> {
     if projects::delete(&state.pool, &slug).await? {
-        state.badges.invalidate(slug.key());
+        state.store.invalidate(slug.key());
         tracing::info!(writer, slug = %slug.key(), "project deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {

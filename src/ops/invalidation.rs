@@ -12,14 +12,14 @@ use tokio::sync::Notify;
 
 use super::backoff::Backoff;
 use super::metrics::Metrics;
-use crate::badge::BadgeCache;
+use crate::badge::ProjectStore;
 use crate::db::{self, REPORT_CHANNEL};
 
 /// Runs until the task is aborted. `listening_started` wakes the task that builds the filter of
 /// known slugs ([`keep_known_slugs`]) each time listening (re)starts.
-pub async fn listen(
+pub async fn listen<A: Send + Sync + 'static>(
     pool: PgPool,
-    cache: Arc<BadgeCache>,
+    cache: Arc<ProjectStore<A>>,
     metrics: Metrics,
     listening_started: Arc<Notify>,
 ) {
@@ -38,9 +38,9 @@ pub async fn listen(
 }
 
 /// Listens until the connection fails; `Ok` when it was lost after listening worked.
-async fn listen_once(
+async fn listen_once<A: Send + Sync + 'static>(
     pool: &PgPool,
-    cache: &BadgeCache,
+    cache: &ProjectStore<A>,
     metrics: &Metrics,
     listening_started: &Notify,
 ) -> Result<(), sqlx::Error> {
@@ -74,14 +74,17 @@ async fn listen_once(
     }
 }
 
-fn flush(cache: &BadgeCache, metrics: &Metrics) {
+fn flush<A: Send + Sync + 'static>(cache: &ProjectStore<A>, metrics: &Metrics) {
     cache.flush();
     metrics.record_cache_flush();
 }
 
 /// Rebuilds the filter of known slugs from the database: how many there are, or `None` when it
 /// could not be installed (listening stopped meanwhile, or too many writes to keep).
-async fn rebuild_known(pool: &PgPool, cache: &BadgeCache) -> Result<Option<usize>, sqlx::Error> {
+async fn rebuild_known<A: Send + Sync + 'static>(
+    pool: &PgPool,
+    cache: &ProjectStore<A>,
+) -> Result<Option<usize>, sqlx::Error> {
     let Some(rebuild) = cache.known().start_rebuild() else {
         return Ok(None);
     };
@@ -96,9 +99,9 @@ async fn rebuild_known(pool: &PgPool, cache: &BadgeCache) -> Result<Option<usize
 /// `period` (so that deleted projects stop costing reads and the filter keeps its size), and
 /// retries a failed build with backoff, without waiting for the next period or reconnection.
 /// While there is no filter every slug is read, which is correct, only dearer. Runs until aborted.
-pub async fn keep_known_slugs(
+pub async fn keep_known_slugs<A: Send + Sync + 'static>(
     pool: PgPool,
-    cache: Arc<BadgeCache>,
+    cache: Arc<ProjectStore<A>>,
     metrics: Metrics,
     period: Duration,
     listening_started: Arc<Notify>,

@@ -14,7 +14,6 @@ mod server;
 
 use server::Limits;
 
-use crate::badge::BadgeCache;
 use crate::config::Config;
 use crate::http::{self, AppState};
 use crate::ops;
@@ -58,11 +57,10 @@ impl Application {
     pub async fn build(config: &Config, pool: PgPool) -> std::io::Result<Self> {
         let listener = TcpListener::bind(config.listen_addr).await?;
         let admin_listener = TcpListener::bind(config.metrics_addr).await?;
-        let badges = Arc::new(BadgeCache::new(config.cache_max_bytes, config.cache_ttl));
         Ok(Self {
             listener,
             admin_listener,
-            state: AppState::new(config, pool, Readiness::default(), badges, Metrics::new()),
+            state: AppState::new(config, pool, Readiness::default(), Metrics::new()),
             migrate: config.migrate,
             limits: Limits {
                 header_timeout: config.header_timeout,
@@ -108,14 +106,14 @@ impl Application {
             )),
             tokio::spawn(ops::invalidation::listen(
                 pool.clone(),
-                self.state.badges.clone(),
+                self.state.store.clone(),
                 metrics.clone(),
                 listening_started.clone(),
             )),
             tokio::spawn(metrics.clone().run_upkeep_every(METRICS_UPKEEP)),
             tokio::spawn(ops::invalidation::keep_known_slugs(
                 pool.clone(),
-                self.state.badges.clone(),
+                self.state.store.clone(),
                 metrics.clone(),
                 KNOWN_SLUGS_REBUILD,
                 listening_started,

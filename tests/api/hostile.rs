@@ -280,7 +280,11 @@ async fn a_stream_of_hostile_keys_stays_within_the_cache_budget(pool: PgPool) {
     insert_projects(&pool, PROJECTS).await;
     let server = start(
         &database_url(&pool),
-        &[("DEPBADGE_CACHE_MAX_BYTES", "8MiB"), ("RUST_LOG", "warn")],
+        // No access lines (the hammer is faster), but the line saying where it listens.
+        &[
+            ("DEPBADGE_CACHE_MAX_BYTES", "8MiB"),
+            ("RUST_LOG", "warn,depbadge::cli=info"),
+        ],
     );
     let client = reqwest::Client::new();
     wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;

@@ -1,27 +1,27 @@
-//! The in-process cache of what reads need (docs/contract.md §3.3).
+//! The project-status store: what reads of a project need, cached in-process
+//! (docs/contract.md §3.3).
 //!
-//! Three parts, each bounded by bytes:
-//! - statuses, by (slug, scope): the one database row a badge needs;
+//! Two parts, each bounded by bytes (half the store's budget each):
+//! - statuses, by (slug, scope): the one database row a badge needs, each with a slot for an
+//!   answer made from it (the HTTP layer keeps its finished badge there);
 //! - documents, by (slug, scope): a project's whole report, for the JSON API and the page.
-//!   Both are fresh for the TTL from when they were read (never extended by reads), dropped exactly
-//!   when a NOTIFY names the slug, and all made stale when the notification connection comes back
-//!   (writes may have been missed meanwhile). A stale entry is not served while the database
-//!   answers; a stale status is the last known badge when it does not (stale-if-error);
-//! - rendered SVGs, by what they show (texts, colors, style): content-addressed, so they never need
-//!   invalidating and thousands of projects showing "dependencies | up to date" share one entry.
+//!
+//! Both are fresh for the TTL from when they were read (never extended by reads), dropped exactly
+//! when a NOTIFY names the slug, and all made stale when the notification connection comes back
+//! (writes may have been missed meanwhile). A stale entry is not served while the database
+//! answers; a stale status is the last known badge when it does not (stale-if-error). Concurrent
+//! misses of one key share one read. The filter of known slugs ([`KnownSlugs`]) lives here too:
+//! an invalidation names a slug that exists.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use moka::ops::compute::Op;
 use moka::sync::Cache;
 
-use super::color::to_svg_color;
-use super::finished::{FinishedBadge, FinishedSlot};
 use super::known::KnownSlugs;
-use super::render::{BadgeSpec, RenderedBadge};
 use crate::domain::{ScopeSelection, ScopeStatus, StoredProject};
 
 #[derive(Debug, Clone)]
@@ -32,8 +32,8 @@ struct Entry<V, F = ()> {
     /// `None` for an entry that was stale when stored (an invalidation raced with its read).
     fresh_until: Option<Instant>,
     epoch: u64,
-    /// A status's finished default badge, made from this entry's value (see [`FinishedSlot`]).
-    finished: F,
+    /// For a status: what was made from this entry's value and kept with it (see [`KeptSlot`]).
+    kept: F,
 }
 
 /// What the cache holds for a key.
@@ -65,16 +65,45 @@ pub struct ReadTicket(u64);
 
 type SlugScope = (Arc<str>, ScopeSelection);
 
-pub struct BadgeCache {
-    statuses: Cache<SlugScope, Entry<Option<ScopeStatus>, FinishedSlot>>,
+/// Where a cached status keeps one thing made from it (the HTTP layer's finished default badge).
+/// Shared by the clones of one cache entry; a new entry (a new read, an invalidation) starts
+/// empty, so what is kept goes exactly when the status it was made from does.
+#[derive(Debug)]
+pub struct KeptSlot<A>(Arc<OnceLock<Arc<A>>>);
+
+impl<A> Clone for KeptSlot<A> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<A> Default for KeptSlot<A> {
+    fn default() -> Self {
+        Self(Arc::default())
+    }
+}
+
+impl<A> KeptSlot<A> {
+    /// Keeps `value` unless the slot already holds one: the first thing made from an entry is
+    /// the one every later request gets.
+    pub fn keep(&self, value: Arc<A>) {
+        // Already kept by a concurrent request: that one stays.
+        let _ = self.0.set(value);
+    }
+
+    pub fn get(&self) -> Option<&Arc<A>> {
+        self.0.get()
+    }
+}
+
+/// `A`: what may be kept with a fresh status (see [`KeptSlot`]).
+pub struct ProjectStore<A> {
+    statuses: Cache<SlugScope, Entry<Option<ScopeStatus>, KeptSlot<A>>>,
     documents: Cache<SlugScope, Entry<Document>>,
     /// Reads in flight, so that requests missing the same key at once share one database read
     /// (a popular badge just invalidated, with many clients waiting for it).
     status_reads: moka::future::Cache<SlugScope, Option<ScopeStatus>>,
     document_reads: moka::future::Cache<SlugScope, Document>,
-    rendered: Cache<BadgeSpec, Arc<RenderedBadge>>,
-    /// Static badges' finished responses, by the request's path: a static badge never changes.
-    static_badges: Cache<Arc<str>, Arc<FinishedBadge>>,
     ttl: Duration,
     /// Bumped when the notification connection (re)starts: every older entry is stale.
     epoch: AtomicU64,
@@ -86,67 +115,35 @@ pub struct BadgeCache {
 
 /// What an entry costs beyond its own text bytes: moka's bookkeeping (entry info, deques, hash
 /// table) and the allocations around it. Measured on the real binary as RSS growth per entry
-/// (`hostile::a_stream_of_hostile_keys_stays_within_the_cache_budget` prints it, 2026-11-27):
-/// a status with a 22-byte slug about 430 bytes; a rendered badge about 640 bytes beyond its SVG
-/// and texts. Weighed a little above, so that the budget holds. A document is weighed as a
-/// status plus its report's texts and structs (see [`document_bytes`]).
+/// (`hostile::a_stream_of_hostile_keys_stays_within_the_cache_budget` prints it; figures in
+/// docs/performance.md): a status with a 22-byte slug about 430 bytes, weighed a little above so
+/// that the budget holds. A document is weighed as a status plus its report's texts and structs
+/// (see [`document_bytes`]).
 const STATUS_ENTRY_OVERHEAD: usize = 448;
-const RENDERED_ENTRY_OVERHEAD: usize = 704;
-/// A finished response kept with a status or a static badge's path: the struct, the slot's
-/// `Arc` and `OnceLock`, and the allocations of the header values it owns (estimated, not
-/// measured: the RSS test's noise is larger than this).
-const FINISHED_BADGE_BYTES: usize = std::mem::size_of::<FinishedBadge>() + 64 + 3 * 48;
 /// Bounds the maps of reads in flight (each entry lives for one read).
 const READS_IN_FLIGHT: u64 = 10_000;
 
-impl BadgeCache {
-    /// `max_bytes` is shared in thirds: statuses, documents, and rendered SVGs with static badges'
-    /// finished responses (half that third each).
-    pub fn new(max_bytes: u64, ttl: Duration) -> Self {
-        let third = (max_bytes / 3).max(1);
-        let sixth = (third / 2).max(1);
+impl<A: Send + Sync + 'static> ProjectStore<A> {
+    /// `max_bytes` is shared in halves: statuses (each weighed with `kept_bytes` for what may be
+    /// kept with it) and documents.
+    pub fn new(max_bytes: u64, ttl: Duration, kept_bytes: usize) -> Self {
+        let half = (max_bytes / 2).max(1);
         Self {
             statuses: Cache::builder()
-                .max_capacity(third)
+                .max_capacity(half)
                 .weigher(
-                    |key: &SlugScope, _: &Entry<Option<ScopeStatus>, FinishedSlot>| {
-                        weight(key.0.len() + STATUS_ENTRY_OVERHEAD + FINISHED_BADGE_BYTES)
+                    move |key: &SlugScope, _: &Entry<Option<ScopeStatus>, KeptSlot<A>>| {
+                        weight(key.0.len() + STATUS_ENTRY_OVERHEAD + kept_bytes)
                     },
                 )
                 .build(),
             documents: Cache::builder()
-                .max_capacity(third)
+                .max_capacity(half)
                 .weigher(|key: &SlugScope, entry: &Entry<Document>| {
                     weight(
                         key.0.len()
                             + STATUS_ENTRY_OVERHEAD
                             + entry.value.as_deref().map_or(0, document_bytes),
-                    )
-                })
-                .build(),
-            rendered: Cache::builder()
-                .max_capacity(sixth)
-                .weigher(|spec: &BadgeSpec, badge: &Arc<RenderedBadge>| {
-                    weight(
-                        badge.svg.len()
-                            + badge.etag.len()
-                            + spec.label.len()
-                            + spec.message.len()
-                            + spec.color.as_ref().map_or(0, String::len)
-                            + spec.label_color.as_ref().map_or(0, String::len)
-                            + RENDERED_ENTRY_OVERHEAD,
-                    )
-                })
-                .build(),
-            static_badges: Cache::builder()
-                .max_capacity(sixth)
-                .weigher(|path: &Arc<str>, badge: &Arc<FinishedBadge>| {
-                    // The body is shared with the rendered entry, but outlives it here.
-                    weight(
-                        path.len()
-                            + badge.body.len()
-                            + RENDERED_ENTRY_OVERHEAD
-                            + FINISHED_BADGE_BYTES,
                     )
                 })
                 .build(),
@@ -164,28 +161,23 @@ impl BadgeCache {
             .map(|entry| entry.value)
     }
 
-    /// The status, and where to keep the finished default badge made from it: only a fresh
-    /// status has one (a stale one's badge is never kept).
+    /// The status, and where to keep what is made from it: only a fresh status has a slot (what
+    /// is made from a stale one is never kept).
     pub fn status_and_slot(
         &self,
         slug_key: &str,
         scope: ScopeSelection,
-    ) -> (Lookup<Option<ScopeStatus>>, Option<FinishedSlot>) {
+    ) -> (Lookup<Option<ScopeStatus>>, Option<KeptSlot<A>>) {
         match self.lookup(&self.statuses, slug_key, scope) {
-            Lookup::Fresh(entry) => (Lookup::Fresh(entry.value), Some(entry.finished)),
+            Lookup::Fresh(entry) => (Lookup::Fresh(entry.value), Some(entry.kept)),
             other => (other.map(|entry| entry.value), None),
         }
     }
 
-    /// The finished default badge kept with a fresh status, if it is still what the status shows.
-    pub fn finished_badge(
-        &self,
-        slug_key: &str,
-        scope: ScopeSelection,
-        now: Instant,
-    ) -> Option<Arc<FinishedBadge>> {
+    /// What was kept with a fresh status, if anything.
+    pub fn kept(&self, slug_key: &str, scope: ScopeSelection) -> Option<Arc<A>> {
         match self.lookup(&self.statuses, slug_key, scope) {
-            Lookup::Fresh(entry) => entry.finished.valid_at(now).cloned(),
+            Lookup::Fresh(entry) => entry.kept.get().cloned(),
             _ => None,
         }
     }
@@ -302,7 +294,7 @@ impl BadgeCache {
             value,
             fresh_until: (!raced).then(|| Instant::now() + self.ttl),
             epoch: self.epoch.load(Ordering::SeqCst),
-            finished: F::default(),
+            kept: F::default(),
         }
     }
 
@@ -325,7 +317,7 @@ impl BadgeCache {
                     Op::Put(Entry {
                         fresh_until: None,
                         // Made from the old report: never to be served again.
-                        finished: FinishedSlot::default(),
+                        kept: KeptSlot::default(),
                         ..cached.into_value()
                     })
                 })
@@ -339,55 +331,10 @@ impl BadgeCache {
         self.invalidations.fetch_add(1, Ordering::SeqCst);
         self.epoch.fetch_add(1, Ordering::SeqCst);
     }
-
-    /// The finished response for the static badge at `path` (no query string), if one was kept.
-    pub fn finished_static(&self, path: &str) -> Option<Arc<FinishedBadge>> {
-        self.static_badges.get(path)
-    }
-
-    pub fn keep_static(&self, path: &str, badge: Arc<FinishedBadge>) {
-        self.static_badges.insert(Arc::from(path), badge);
-    }
-
-    /// The rendered badge for `spec`, rendering it on a miss. Keyed by what the SVG shows: the
-    /// renderer sees a color only through [`to_svg_color`], so specs whose colors agree there draw
-    /// the same SVG and share one entry, and a key holds nothing the SVG does not (an invalid or
-    /// overlong color is `None`).
-    /// Takes the spec by value: on a hit (the hot path) its texts move into the key, uncopied.
-    pub fn rendered(&self, spec: BadgeSpec) -> Arc<RenderedBadge> {
-        let BadgeSpec {
-            label,
-            message,
-            color,
-            label_color,
-            style,
-        } = spec;
-        let key = BadgeSpec {
-            label,
-            message,
-            color: color.as_deref().and_then(to_svg_color),
-            label_color: label_color.as_deref().and_then(to_svg_color),
-            style,
-        };
-        if let Some(badge) = self.rendered.get(&key) {
-            return badge;
-        }
-        // Drawn from the colors as given: the key's are what the renderer makes of them.
-        let drawn = BadgeSpec {
-            label: key.label.clone(),
-            message: key.message.clone(),
-            color,
-            label_color,
-            style,
-        };
-        let badge = Arc::new(drawn.render());
-        self.rendered.insert(key, badge.clone());
-        badge
-    }
 }
 
 /// Moka weighs in `u32`; anything heavier than that is heavier than any budget.
-fn weight(bytes: usize) -> u32 {
+pub(super) fn weight(bytes: usize) -> u32 {
     u32::try_from(bytes).unwrap_or(u32::MAX)
 }
 
@@ -431,6 +378,9 @@ mod tests {
     use super::*;
     use crate::domain::{Counts, Status, Summary};
 
+    /// Nothing kept with statuses: what is kept is the HTTP layer's (tested there).
+    type Store = ProjectStore<()>;
+
     fn status() -> Option<ScopeStatus> {
         let at = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap();
         Some(ScopeStatus {
@@ -447,7 +397,7 @@ mod tests {
     fn an_entry_is_fresh_until_its_ttl_then_stale_but_kept() {
         // A TTL far longer than the test, then one far shorter: no assertion depends on how
         // fast the machine runs.
-        let cache = BadgeCache::new(1 << 20, Duration::from_secs(3600));
+        let cache = Store::new(1 << 20, Duration::from_secs(3600), 0);
         assert_eq!(
             cache.status("a.io/b", ScopeSelection::Runtime),
             Lookup::Missing
@@ -459,7 +409,7 @@ mod tests {
         );
         assert_eq!(cache.status("a.io/b", ScopeSelection::Dev), Lookup::Missing);
 
-        let short = BadgeCache::new(1 << 20, Duration::from_millis(1));
+        let short = Store::new(1 << 20, Duration::from_millis(1), 0);
         short.store_status("a.io/b", ScopeSelection::Runtime, status(), short.ticket());
         std::thread::sleep(Duration::from_millis(5));
         assert_eq!(
@@ -470,7 +420,7 @@ mod tests {
 
     #[test]
     fn invalidation_makes_every_scope_of_the_slug_stale_and_only_those() {
-        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        let cache = Store::new(1 << 20, Duration::from_secs(60), 0);
         for scope in ScopeSelection::ALL {
             cache.store_status("a.io/b", scope, status(), cache.ticket());
         }
@@ -487,7 +437,7 @@ mod tests {
 
     #[test]
     fn a_read_that_raced_an_invalidation_is_stored_stale() {
-        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        let cache = Store::new(1 << 20, Duration::from_secs(60), 0);
         let ticket = cache.ticket();
         cache.invalidate("a.io/b");
         cache.store_status("a.io/b", ScopeSelection::Runtime, status(), ticket);
@@ -502,7 +452,7 @@ mod tests {
     /// the stored value, not read again.
     #[tokio::test]
     async fn a_request_that_missed_just_before_a_read_ended_does_not_read_again() {
-        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        let cache = Store::new(1 << 20, Duration::from_secs(60), 0);
         cache.store_status("a.io/b", ScopeSelection::Runtime, status(), cache.ticket());
         cache.invalidate("a.io/b");
         let seen_by_both = cache.status("a.io/b", ScopeSelection::Runtime);
@@ -526,7 +476,7 @@ mod tests {
 
     #[test]
     fn a_flush_makes_everything_stale_but_keeps_it_for_errors() {
-        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        let cache = Store::new(1 << 20, Duration::from_secs(60), 0);
         cache.store_status("a.io/b", ScopeSelection::Runtime, status(), cache.ticket());
         cache.flush();
         assert_eq!(
@@ -570,7 +520,7 @@ mod tests {
 
     #[test]
     fn documents_are_invalidated_and_flushed_like_statuses() {
-        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
+        let cache = Store::new(1 << 20, Duration::from_secs(60), 0);
         cache.store_document(
             "a.io/b",
             ScopeSelection::Runtime,
@@ -626,7 +576,7 @@ mod tests {
             document_bytes(project)
         );
 
-        let cache = BadgeCache::new(3 * 64 * 1024, Duration::from_secs(60));
+        let cache = Store::new(2 * 64 * 1024, Duration::from_secs(60), 0);
         for i in 0..200 {
             cache.store_document(
                 &format!("a.io/p{i}"),
@@ -642,144 +592,8 @@ mod tests {
     }
 
     #[test]
-    fn rendered_badges_stay_within_their_sixth_of_the_bytes() {
-        let cache = BadgeCache::new(128 * 1024, Duration::from_secs(60));
-        for i in 0..2_000 {
-            cache.rendered(BadgeSpec {
-                label: format!("label {i}"),
-                message: "up to date".to_owned(),
-                // Long colors (trimmed to a valid one when drawn) count as well.
-                color: Some(format!("{}red", " ".repeat(1_000 + i % 10))),
-                label_color: None,
-                style: crate::badge::Style::Flat,
-            });
-        }
-        cache.rendered.run_pending_tasks();
-        let kept: usize = cache
-            .rendered
-            .iter()
-            .map(|(spec, badge)| {
-                badge.svg.len() + spec.label.len() + spec.color.as_ref().map_or(0, String::len)
-            })
-            .sum();
-        within_a_sixth(cache.rendered.weighted_size(), kept, 10 * 1024);
-    }
-
-    /// A part of a 128 KiB cache holds more than `at_least` bytes and weighs, and holds, at most
-    /// its sixth.
-    fn within_a_sixth(weighed: u64, kept: usize, at_least: usize) {
-        assert!(kept > at_least, "the cache is used: {kept} bytes");
-        assert!(
-            weighed <= 128 * 1024 / 6 && kept <= 128 * 1024 / 6,
-            "weighed {weighed}, kept {kept} bytes"
-        );
-    }
-
-    fn finished(body_bytes: usize, valid_until: Option<Instant>) -> Arc<FinishedBadge> {
-        use axum::http::HeaderValue;
-        Arc::new(FinishedBadge {
-            body: bytes::Bytes::from(vec![b'x'; body_bytes]),
-            content_type: HeaderValue::from_static("image/svg+xml;charset=utf-8"),
-            etag: HeaderValue::from_static("\"0123\""),
-            cache_control: HeaderValue::from_static("max-age=300, s-maxage=300"),
-            last_modified: None,
-            valid_until,
-        })
-    }
-
-    #[test]
-    fn static_badges_finished_answers_stay_within_their_sixth_of_the_bytes() {
-        let cache = BadgeCache::new(128 * 1024, Duration::from_secs(60));
-        for i in 0..2_000 {
-            cache.keep_static(&format!("/badge/a-{i}-red.svg"), finished(1_000, None));
-        }
-        cache.static_badges.run_pending_tasks();
-        let kept: usize = cache
-            .static_badges
-            .iter()
-            .map(|(path, badge)| path.len() + badge.body.len())
-            .sum();
-        within_a_sixth(cache.static_badges.weighted_size(), kept, 5 * 1024);
-    }
-
-    #[test]
-    fn a_kept_badge_is_served_only_while_its_status_is_fresh_and_it_is_valid() {
-        let cache = BadgeCache::new(1 << 20, Duration::from_secs(3600));
-        let (key, scope) = ("a.io/b", ScopeSelection::Runtime);
-        let now = Instant::now();
-        let later = now + Duration::from_secs(60);
-        cache.store_status(key, scope, status(), cache.ticket());
-        assert!(
-            cache.finished_badge(key, scope, now).is_none(),
-            "nothing kept yet"
-        );
-
-        let keep = |valid_until| {
-            let (lookup, slot) = cache.status_and_slot(key, scope);
-            assert_eq!(lookup, Lookup::Fresh(status()));
-            slot.unwrap().keep(finished(10, valid_until));
-        };
-        keep(Some(later));
-        assert!(cache.finished_badge(key, scope, now).is_some());
-        assert!(
-            cache
-                .finished_badge(key, ScopeSelection::Dev, now)
-                .is_none()
-        );
-        assert!(
-            cache.finished_badge(key, scope, later).is_none(),
-            "not once the report it shows has turned stale"
-        );
-
-        // A new report: the entry turns stale and its kept badge goes with it.
-        cache.invalidate(key);
-        assert!(cache.finished_badge(key, scope, now).is_none());
-        let (lookup, slot) = cache.status_and_slot(key, scope);
-        assert_eq!((lookup, slot.is_none()), (Lookup::Stale(status()), true));
-
-        // Read again: a new entry, a new slot.
-        cache.store_status(key, scope, status(), cache.ticket());
-        assert!(cache.finished_badge(key, scope, now).is_none());
-        keep(None);
-        assert!(cache.finished_badge(key, scope, later).is_some());
-
-        // Notifications may have been missed: nothing kept is served.
-        cache.flush();
-        assert!(cache.finished_badge(key, scope, now).is_none());
-    }
-
-    #[test]
-    fn colors_that_draw_alike_share_one_entry_and_draw_as_before() {
-        let cache = BadgeCache::new(1 << 20, Duration::from_secs(60));
-        let spec = |color: &str| BadgeSpec {
-            label: "build".to_owned(),
-            message: "passing".to_owned(),
-            color: Some(color.to_owned()),
-            label_color: None,
-            style: crate::badge::Style::Flat,
-        };
-        for color in [
-            "ff69b4", "FF69B4", "#ff69b4", "#FF69B4", "Red", "red", "critical",
-        ] {
-            assert_eq!(
-                cache.rendered(spec(color)).svg,
-                spec(color).render().svg,
-                "{color}"
-            );
-        }
-        cache.rendered.run_pending_tasks();
-        // ff69b4 ×4, `Red` (CSS red), and `red` = `critical` (the palette's red).
-        assert_eq!(cache.rendered.entry_count(), 3);
-        let long = format!("{}red", " ".repeat(crate::badge::color::MAX_COLOR_LEN));
-        assert_eq!(
-            cache.rendered(spec(&long)).svg,
-            spec("nonsense").render().svg
-        );
-    }
-
-    #[test]
     fn the_cache_is_bounded_by_bytes() {
-        let cache = BadgeCache::new(64 * 1024, Duration::from_secs(60));
+        let cache = Store::new(64 * 1024, Duration::from_secs(60), 0);
         for i in 0..10_000 {
             cache.store_status(
                 &format!("a.io/project-{i}"),
@@ -790,7 +604,7 @@ mod tests {
         }
         cache.statuses.run_pending_tasks();
         assert!(
-            cache.statuses.weighted_size() <= 64 * 1024 / 3,
+            cache.statuses.weighted_size() <= 64 * 1024 / 2,
             "{}",
             cache.statuses.weighted_size()
         );

@@ -1,0 +1,124 @@
+//! What a request reads about a project, in one place for every handler: the store's fresh
+//! entry, else nothing for a slug nobody reported (the filter of known slugs), else one database
+//! read shared by concurrent requests; for badges, within a budget, and the last known status
+//! when the database fails. Each outcome is counted.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::AppState;
+use super::finished_badge::FinishedSlot;
+use crate::badge::Lookup;
+use crate::db;
+use crate::domain::{ScopeSelection, ScopeStatus, Slug, StoredProject};
+use crate::ops::metrics::{CacheResult, DbRead};
+
+/// Image proxies give up after a few seconds: a badge read waits at most this for the database
+/// before answering from what this replica knows.
+const DATABASE_BUDGET: Duration = Duration::from_secs(1);
+
+/// Where a status came from.
+pub enum Source {
+    /// A fresh cache entry, with the slot for the finished badge made from it.
+    Cache(FinishedSlot),
+    Database,
+    /// No report, said by the filter of known slugs without a read: another replica may have
+    /// written it a moment ago, its NOTIFY not heard yet.
+    NotKnown,
+    /// The database failed: the last status this replica knew.
+    LastKnown,
+}
+
+/// The project's status from the cache, else from the database; when the database fails, the
+/// last known status if this replica has one, else `Err`.
+pub async fn scope_status(
+    state: &AppState,
+    slug: &Slug,
+    scope: ScopeSelection,
+) -> Result<(Option<ScopeStatus>, Source), ()> {
+    let (cached, slot) = state.store.status_and_slot(slug.key(), scope);
+    if let (Lookup::Fresh(status), Some(slot)) = (&cached, slot) {
+        state.metrics.record_badge_lookup(CacheResult::Hit);
+        return Ok((*status, Source::Cache(slot)));
+    }
+    // Nobody reported this slug: no read, and nothing cached (anyone can ask for any slug).
+    if !state.store.known().may_exist(slug.key()) {
+        state.metrics.record_badge_lookup(CacheResult::Absent);
+        return Ok((None, Source::NotKnown));
+    }
+    let read = tokio::time::timeout(
+        DATABASE_BUDGET,
+        state.store.read_status(slug.key(), scope, async {
+            state.metrics.record_db_read(DbRead::Status);
+            db::projects::find_scope_status(&state.pool, slug, scope).await
+        }),
+    )
+    .await;
+    match read {
+        Ok(Ok(status)) => {
+            state.metrics.record_badge_lookup(CacheResult::Miss);
+            Ok((status, Source::Database))
+        }
+        failure => {
+            let error = match failure {
+                Ok(Err(e)) => e.to_string(),
+                _ => format!("no answer within {DATABASE_BUDGET:?}"),
+            };
+            match cached {
+                Lookup::Stale(status) => {
+                    tracing::warn!(%error, "database read failed; serving the last known badge");
+                    state.metrics.record_badge_lookup(CacheResult::Stale);
+                    Ok((status, Source::LastKnown))
+                }
+                _ => {
+                    tracing::warn!(%error, "database read failed and no badge is cached; serving `unavailable`");
+                    Err(())
+                }
+            }
+        }
+    }
+}
+
+/// What a read of a project's report found.
+pub enum Read {
+    Found(Arc<StoredProject>),
+    /// No report: the database said so, to this request.
+    Missing,
+    /// No report as far as this replica knows without a read (the filter of known slugs, or a
+    /// "no report" kept from an earlier read). Another replica may have just written it, its
+    /// NOTIFY not heard yet: an answer resting on this is never cacheable.
+    NotKnown,
+}
+
+/// A project's report, from the cache while it is fresh: the JSON API and the page show the
+/// same thing as the badge, and reading it again costs no query until a write or the TTL. A slug
+/// nobody reported costs no query at all.
+pub async fn read_document(
+    state: &AppState,
+    slug: &Slug,
+    selection: ScopeSelection,
+) -> Result<Read, Arc<sqlx::Error>> {
+    if let Lookup::Fresh(document) = state.store.document(slug.key(), selection) {
+        state.metrics.record_document_lookup(CacheResult::Hit);
+        // A "no report" kept from an earlier read is as old as that read.
+        return Ok(document.map_or(Read::NotKnown, Read::Found));
+    }
+    if !state.store.known().may_exist(slug.key()) {
+        state.metrics.record_document_lookup(CacheResult::Absent);
+        return Ok(Read::NotKnown);
+    }
+    let read = async {
+        state.metrics.record_db_read(DbRead::Document);
+        Ok::<_, sqlx::Error>(
+            db::projects::find(&state.pool, slug, selection)
+                .await?
+                .map(Arc::new),
+        )
+    };
+    let document = state
+        .store
+        .read_document(slug.key(), selection, read)
+        .await?;
+    state.metrics.record_document_lookup(CacheResult::Miss);
+    Ok(document.map_or(Read::Missing, Read::Found))
+}
