@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::report::Severity;
 
 const NPM_LS: &str = include_str!("../../../../tests/fixtures/reports/npm-11.19.1/ls.json");
 const NPM_OUTDATED: &str =
