@@ -354,8 +354,7 @@ pub async fn list(
     .collect()
 }
 
-/// Every project's slug, in slug order: for export.
-/// Every project's slug key: what the badge cache's membership filter is built from.
+/// Every project's slug key: what the filter of known slugs is built from.
 pub async fn all_slug_keys(executor: impl PgExecutor<'_>) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT slug FROM projects")
         .fetch_all(executor)

@@ -19,10 +19,11 @@ use tower::Service;
 
 use super::access_log::Pending;
 use super::badges::{Conditions, response};
-use super::finished_badge::{FinishedBadge, kept_badge};
+use super::finished_badge::FinishedBadge;
+use super::reads::kept_answer;
 use super::{AppState, PROJECT_BADGE_ROUTE, STATIC_BADGE_ROUTE};
-use crate::domain::{ScopeSelection, Slug};
-use crate::ops::metrics::{CacheResult, KeptAnswer};
+use crate::domain::Slug;
+use crate::ops::metrics::KeptAnswer;
 
 #[derive(Clone)]
 pub struct FinishedBadges<S> {
@@ -51,13 +52,7 @@ impl<S> FinishedBadges<S> {
         }
         match KeptPath::of(request.uri().path())? {
             KeptPath::Project(slug) => {
-                let badge = kept_badge(
-                    &self.state.store,
-                    slug.key(),
-                    ScopeSelection::default(),
-                    Instant::now(),
-                )?;
-                self.state.metrics.record_badge_lookup(CacheResult::Hit);
+                let badge = kept_answer(&self.state, &slug)?;
                 Some((badge, PROJECT_BADGE_ROUTE, KeptAnswer::Project))
             }
             KeptPath::Static(path) => {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::AppState;
-use super::finished_badge::FinishedSlot;
+use super::finished_badge::{FinishedBadge, FinishedSlot, kept_badge};
 use crate::badge::Lookup;
 use crate::db;
 use crate::domain::{ScopeSelection, ScopeStatus, Slug, StoredProject};
@@ -16,6 +16,19 @@ use crate::ops::metrics::{CacheResult, DbRead};
 /// Image proxies give up after a few seconds: a badge read waits at most this for the database
 /// before answering from what this replica knows.
 const DATABASE_BUDGET: Duration = Duration::from_secs(1);
+
+/// The answer kept with the project's fresh default status, if it still shows that status: a hit,
+/// counted as [`scope_status`] counts its own.
+pub fn kept_answer(state: &AppState, slug: &Slug) -> Option<Arc<FinishedBadge>> {
+    let badge = kept_badge(
+        &state.store,
+        slug.key(),
+        ScopeSelection::default(),
+        std::time::Instant::now(),
+    )?;
+    state.metrics.record_badge_lookup(CacheResult::Hit);
+    Some(badge)
+}
 
 /// Where a status came from.
 pub enum Source {
@@ -38,6 +51,7 @@ pub async fn scope_status(
 ) -> Result<(Option<ScopeStatus>, Source), ()> {
     let (cached, slot) = state.store.status_and_slot(slug.key(), scope);
     if let (Lookup::Fresh(status), Some(slot)) = (&cached, slot) {
+        // Counted as the kept answer's is: the same hit, answered another way.
         state.metrics.record_badge_lookup(CacheResult::Hit);
         return Ok((*status, Source::Cache(slot)));
     }

@@ -270,8 +270,8 @@ async fn hammer(server: &Server, paths: Vec<String>, workers: usize) {
 }
 
 /// Unique slugs (reported and not), labels and colors, as an attacker would send them: the
-/// process stays within the cache budget plus a fixed base (the bound of issue 7:
-/// `DEPBADGE_CACHE_MAX_BYTES` × 1.25 + 40 MiB). Also prints what an entry really costs, which
+/// process stays within the cache budget plus a fixed base (the bound the README's "Limits"
+/// states: `DEPBADGE_CACHE_MAX_BYTES` × 1.25 + 40 MiB). Also prints what an entry really costs, which
 /// is what the cache's weighers are set from.
 #[sqlx::test]
 async fn a_stream_of_hostile_keys_stays_within_the_cache_budget(pool: PgPool) {

@@ -162,3 +162,25 @@ async fn histograms_are_drained_without_a_scrape(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// The README's list of metrics names every metric the registry exposes.
+#[sqlx::test]
+async fn the_readme_lists_every_metric(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    // A request, so that the request metrics exist too.
+    assert_eq!(app.get_json("/healthz").await.0, 200);
+    let metrics = scrape(&app).await;
+    let readme = include_str!("../../README.md");
+    let names: std::collections::BTreeSet<&str> = metrics
+        .lines()
+        .filter_map(|line| line.strip_prefix("# TYPE "))
+        .filter_map(|rest| rest.split(' ').next())
+        .collect();
+    assert!(names.len() >= 10, "{metrics}");
+    for name in names {
+        assert!(
+            readme.contains(&format!("`{name}")),
+            "the README does not list {name}"
+        );
+    }
+}
