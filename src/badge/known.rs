@@ -195,6 +195,29 @@ mod tests {
         assert!(!known.may_exist("github.com/never/written"));
     }
 
+    /// Up to `MAX_HEARD_DURING_REBUILD` writes heard during a rebuild are kept for its filter;
+    /// one more, and the rebuild is abandoned (the memory it would hold is bounded).
+    #[test]
+    fn a_rebuild_keeps_writes_heard_up_to_the_bound_and_is_abandoned_past_it() {
+        for (heard, installed) in [
+            (MAX_HEARD_DURING_REBUILD, true),
+            (MAX_HEARD_DURING_REBUILD + 1, false),
+        ] {
+            let known = KnownSlugs::default();
+            known.listening();
+            let rebuild = known.start_rebuild().unwrap();
+            for i in 0..heard {
+                known.insert(&format!("github.com/heard/p{i}"));
+            }
+            assert_eq!(
+                known.finish_rebuild(rebuild, std::iter::empty()),
+                installed,
+                "{heard} writes heard"
+            );
+            assert_eq!(!known.may_exist("github.com/never/written"), installed);
+        }
+    }
+
     #[test]
     fn a_rebuild_interrupted_by_a_lost_connection_leaves_no_filter() {
         let known = KnownSlugs::default();
