@@ -518,6 +518,70 @@ mod tests {
         }))
     }
 
+    /// Each text of a report weighs its length: one more byte in any of them is one more byte
+    /// of weight, and one more dependency, advisory or tool weighs what it holds.
+    #[test]
+    fn every_text_of_a_document_counts_byte_for_byte() {
+        let base = {
+            let mut project = (*document(1).unwrap()).clone();
+            project.meta.tools = vec![crate::domain::ToolUsed {
+                name: "npm ls --json".to_owned(),
+                version: Some("11.19.1".to_owned()),
+            }];
+            project
+        };
+        type Lengthen = fn(&mut StoredProject);
+        let longer: [(&str, Lengthen); 9] = [
+            ("purl", |p| p.dependencies[0].purl.push('x')),
+            ("ecosystem", |p| p.dependencies[0].ecosystem.push('x')),
+            ("name", |p| p.dependencies[0].name.push('x')),
+            ("version", |p| p.dependencies[0].version.push('x')),
+            ("latest", |p| {
+                p.dependencies[0].latest.as_mut().unwrap().push('x');
+            }),
+            ("advisory id", |p| {
+                p.dependencies[0].advisories[0].id.push('x')
+            }),
+            ("advisory url", |p| {
+                p.dependencies[0].advisories[0]
+                    .url
+                    .as_mut()
+                    .unwrap()
+                    .push('x');
+            }),
+            ("tool name", |p| p.meta.tools[0].name.push('x')),
+            ("tool version", |p| {
+                p.meta.tools[0].version.as_mut().unwrap().push('x');
+            }),
+        ];
+        for (field, lengthen) in longer {
+            let mut project = base.clone();
+            lengthen(&mut project);
+            assert_eq!(
+                document_bytes(&project),
+                document_bytes(&base) + 1,
+                "{field}"
+            );
+        }
+        // The slug's key and its display form, one byte each.
+        let mut project = base.clone();
+        project.meta.slug = crate::domain::Slug::parse("a.io/bx").unwrap();
+        assert_eq!(document_bytes(&project), document_bytes(&base) + 2);
+        // A second dependency weighs as much as the first; an optional text counts when present.
+        let mut project = base.clone();
+        project.dependencies.push(base.dependencies[0].clone());
+        let dependency = document_bytes(&project) - document_bytes(&base);
+        project.dependencies[1].latest = None;
+        assert_eq!(
+            document_bytes(&project),
+            document_bytes(&base) + dependency - ("1.3.0".len() + 16)
+        );
+        assert!(dependency > std::mem::size_of::<crate::domain::Dependency>());
+        let mut project = base.clone();
+        project.meta.tools.clear();
+        assert!(document_bytes(&project) < document_bytes(&base));
+    }
+
     #[test]
     fn documents_are_invalidated_and_flushed_like_statuses() {
         let cache = Store::new(1 << 20, Duration::from_secs(60), 0);

@@ -56,10 +56,6 @@ impl Sources {
             .cloned()
             .unwrap_or_else(|| name.to_owned())
     }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.values.iter()
-    }
 }
 
 /// `name` from the process environment, or the content of the file `NAME_FILE` names: for

@@ -127,6 +127,55 @@ fn every_setting_has_a_sample_and_each_is_read() {
     }
 }
 
+/// A setting read by `Config::from_sources` must be in the table, or nothing would ever read it
+/// from the environment: it is refused, not silently left at its default.
+#[test]
+fn a_setting_missing_from_the_table_is_refused() {
+    const STRAY: Setting<String> = Setting {
+        name: "DEPBADGE_NOT_IN_THE_TABLE",
+        fallback: Fallback::Default("x"),
+        parse: |value| Ok(value.to_owned()),
+        show: String::clone,
+        doc: "",
+    };
+    let sources = Sources::default();
+    let mut reader = Reader {
+        sources: &sources,
+        printed: Vec::new(),
+    };
+    let error = reader.optional(&STRAY).unwrap_err();
+    assert_eq!(error.variable, "DEPBADGE_NOT_IN_THE_TABLE");
+    assert!(reader.optional(&settings::LISTEN_ADDR).is_ok());
+}
+
+/// What `depbadge config` prints for the database: the connection (password hidden), the PG*
+/// variables as given (the password hidden), and the same in the configuration's `Debug`.
+#[test]
+fn the_database_lines_show_the_connection_and_hide_passwords() {
+    let config = load(SAMPLES).unwrap();
+    let lines = config.redacted_lines();
+    for expected in [
+        "DATABASE_URL=postgres://app:***@db.internal:6543/badges",
+        "PGHOST=pg.example",
+        "PGPASSWORD=(redacted)",
+    ] {
+        assert!(
+            lines.iter().any(|line| line == expected),
+            "{expected} in {lines:?}"
+        );
+    }
+    assert_eq!(
+        format!("{:?}", config.database),
+        r#"DatabaseSettings("postgres://app:***@db.internal:6543/badges")"#
+    );
+    // Without a password in the URL, none is shown as hidden.
+    let config = load(&[("DATABASE_URL", "postgres://app@db.internal:6543/badges")]).unwrap();
+    assert_eq!(
+        config.database.redacted_url(),
+        "postgres://app@db.internal:6543/badges"
+    );
+}
+
 /// The README's configuration table names every setting, and no other, with its default.
 #[test]
 fn the_readme_table_shows_every_setting_and_its_default() {

@@ -117,6 +117,17 @@ mod tests {
         }
     }
 
+    /// The error names the line (counted from 1, blank and comment lines included), and a token
+    /// of exactly the minimum length is taken.
+    #[test]
+    fn errors_name_the_line_and_the_minimum_length_is_allowed() {
+        let error = ApiTokens::parse("# ci tokens\na:0123456789abcdef\nb:short").unwrap_err();
+        assert!(error.starts_with("line 3:"), "{error}");
+        let exactly = "x".repeat(MIN_TOKEN_LEN);
+        assert!(ApiTokens::parse(&format!("a:{exactly}")).is_ok());
+        assert!(ApiTokens::parse(&format!("a:{}", &exactly[1..])).is_err());
+    }
+
     #[test]
     fn debug_output_shows_names_only() {
         let tokens = ApiTokens::parse("analyzer:0123456789abcdef0123").unwrap();

@@ -99,6 +99,10 @@ mod tests {
             ("64MiB", 67_108_864),
             ("1GiB", 1 << 30),
             ("10MB", 10_000_000),
+            ("10kB", 10_000),
+            ("10KB", 10_000),
+            ("2GB", 2_000_000_000),
+            ("7B", 7),
         ] {
             assert_eq!(byte_size(input), Ok(bytes), "{input}");
         }
@@ -133,8 +137,14 @@ mod tests {
             "https://exa mple.com",
             "javascript:alert(1)",
             "https://example.com/\"><script>",
+            "https:///no-host",
         ] {
             assert!(public_url(value).is_err(), "{value}");
         }
+        // At most 2,048 characters.
+        let at_most = format!("https://example.com/{}", "a".repeat(2048 - 20));
+        assert_eq!(at_most.len(), 2048);
+        assert_eq!(public_url(&at_most).as_deref(), Ok(at_most.as_str()));
+        assert!(public_url(&format!("{at_most}a")).is_err());
     }
 }
