@@ -114,7 +114,8 @@ async fn report_piped_into_push_makes_the_badge_npm_would(pool: PgPool) {
         text(&again.stdout)
     );
 
-    // A BOM is sent as one; the token from a mounted secret file, newline and all.
+    // A BOM is sent as one; the token from a mounted secret file, newline and all. The empty
+    // DEPBADGE_TOKEN beside it (what a CI system sets for a secret it lacks) counts as unset.
     let sbom = format!("{FIXTURES}/npm-11.19.1/sbom.json");
     let secret = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(secret.path(), format!("{TOKEN}\n")).unwrap();
@@ -124,6 +125,7 @@ async fn report_piped_into_push_makes_the_badge_npm_would(pool: PgPool) {
         &[
             ("DEPBADGE_URL", env[0].1),
             ("DEPBADGE_TOKEN_FILE", token_file),
+            ("DEPBADGE_TOKEN", ""),
         ],
         b"",
     );
