@@ -7,6 +7,7 @@ pub mod report;
 pub mod slug;
 pub mod status;
 pub mod version;
+pub mod watch;
 
 pub use project::{ProjectMeta, StoredProject};
 pub use report::{
