@@ -368,7 +368,33 @@ fn document_bytes(project: &StoredProject) -> usize {
         .iter()
         .map(|t| std::mem::size_of_val(t) + text(&t.name) + t.version.as_deref().map_or(0, text))
         .sum();
-    std::mem::size_of::<StoredProject>() + slug + dependencies + tools
+    let watched: usize = project
+        .watch
+        .packages
+        .iter()
+        .map(|(key, w)| {
+            text(key)
+                + std::mem::size_of_val(w)
+                + w.latest.as_deref().map_or(0, text)
+                + w.advisories
+                    .iter()
+                    .map(|rule| {
+                        std::mem::size_of_val(rule)
+                            + text(&rule.id)
+                            + rule.url.as_deref().map_or(0, text)
+                            + rule.aliases.iter().map(|a| text(a)).sum::<usize>()
+                            + rule.versions.iter().map(|v| text(v)).sum::<usize>()
+                            + rule
+                                .ranges
+                                .iter()
+                                .flatten()
+                                .map(|e| std::mem::size_of_val(e) + PER_TEXT)
+                                .sum::<usize>()
+                    })
+                    .sum::<usize>()
+        })
+        .sum();
+    std::mem::size_of::<StoredProject>() + slug + dependencies + tools + watched
 }
 
 #[cfg(test)]
@@ -515,6 +541,7 @@ mod tests {
             },
             summary: status().unwrap().summary,
             dependencies: vec![dependency; dependencies],
+            watch: crate::domain::project::ProjectWatch::default(),
         }))
     }
 
@@ -528,10 +555,24 @@ mod tests {
                 name: "npm ls --json".to_owned(),
                 version: Some("11.19.1".to_owned()),
             }];
+            project.watch.packages.insert(
+                "npm/left-pad".to_owned(),
+                crate::domain::watch::Watched {
+                    latest: Some("1.3.0".to_owned()),
+                    advisories: vec![crate::domain::watch::AdvisoryRule {
+                        id: "GHSA-aaaa".to_owned(),
+                        aliases: vec!["CVE-1".to_owned()],
+                        severity: crate::domain::Severity::Low,
+                        url: Some("https://a.io".to_owned()),
+                        versions: vec!["1.0.0".to_owned()],
+                        ranges: Vec::new(),
+                    }],
+                },
+            );
             project
         };
         type Lengthen = fn(&mut StoredProject);
-        let longer: [(&str, Lengthen); 9] = [
+        let longer: [(&str, Lengthen); 13] = [
             ("purl", |p| p.dependencies[0].purl.push('x')),
             ("ecosystem", |p| p.dependencies[0].ecosystem.push('x')),
             ("name", |p| p.dependencies[0].name.push('x')),
@@ -552,6 +593,22 @@ mod tests {
             ("tool name", |p| p.meta.tools[0].name.push('x')),
             ("tool version", |p| {
                 p.meta.tools[0].version.as_mut().unwrap().push('x');
+            }),
+            ("watched latest", |p| {
+                let w = p.watch.packages.get_mut("npm/left-pad").unwrap();
+                w.latest.as_mut().unwrap().push('x');
+            }),
+            ("watched advisory id", |p| {
+                let w = p.watch.packages.get_mut("npm/left-pad").unwrap();
+                w.advisories[0].id.push('x');
+            }),
+            ("watched advisory alias", |p| {
+                let w = p.watch.packages.get_mut("npm/left-pad").unwrap();
+                w.advisories[0].aliases[0].push('x');
+            }),
+            ("watched advisory version", |p| {
+                let w = p.watch.packages.get_mut("npm/left-pad").unwrap();
+                w.advisories[0].versions[0].push('x');
             }),
         ];
         for (field, lengthen) in longer {

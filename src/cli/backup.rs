@@ -142,5 +142,6 @@ async fn import_line(pool: &PgPool, line: &str) -> Result<WriteOutcome, String> 
     }
     projects::write_report(pool, &slug, &report, line.updated_at)
         .await
+        .map(|written| written.outcome)
         .map_err(|e| e.to_string())
 }

@@ -300,6 +300,7 @@ async fn status(config: Config, slug: &str, scope: &str) -> Result<(), Failure> 
         &project.meta,
         project.summary,
         &project.dependencies,
+        &project.watch,
         selection,
         config.stale_after,
     );

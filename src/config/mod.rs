@@ -52,11 +52,23 @@ pub struct Config {
     /// How long a JSON API or page request may take, body and database included; then 503.
     pub request_timeout: Duration,
     pub rust_log: String,
+    pub watch: WatchSettings,
     /// `NAME` and value as `depbadge config` prints them, secrets redacted.
     printed: Vec<(&'static str, String)>,
 }
 
 /// An invalid configuration value: one line naming the variable and what is wrong.
+/// What `depbadge watch` reads (docs/contract.md §10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WatchSettings {
+    /// Base URL per watched registry; a registry without one is not watched.
+    pub registries: Vec<(crate::domain::watch::registry::Registry, String)>,
+    pub interval: Duration,
+    pub rate: u32,
+    pub advisories: Vec<String>,
+    pub advisories_interval: Duration,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid configuration: {variable}: {message}")]
 pub struct ConfigError {
@@ -118,6 +130,7 @@ impl Config {
             drain_timeout: read.value(&settings::DRAIN_TIMEOUT)?,
             request_timeout: read.value(&settings::REQUEST_TIMEOUT)?,
             rust_log: read.value(&settings::RUST_LOG)?,
+            watch: read.watch()?,
             printed: Vec::new(),
             database,
         };
@@ -188,6 +201,29 @@ impl Reader<'_> {
         };
         self.printed.push((setting.name, shown));
         Ok(value)
+    }
+
+    fn watch(&mut self) -> Result<WatchSettings, ConfigError> {
+        use crate::domain::watch::registry::Registry;
+        let mut registries = Vec::new();
+        for (registry, setting) in [
+            (Registry::Npm, &settings::REGISTRY_NPM),
+            (Registry::Pypi, &settings::REGISTRY_PYPI),
+            (Registry::Cargo, &settings::REGISTRY_CARGO),
+            (Registry::Gem, &settings::REGISTRY_GEM),
+            (Registry::Golang, &settings::REGISTRY_GOLANG),
+        ] {
+            if let Some(base) = self.optional(setting)? {
+                registries.push((registry, base));
+            }
+        }
+        Ok(WatchSettings {
+            registries,
+            interval: self.value(&settings::WATCH_INTERVAL)?,
+            rate: self.value(&settings::WATCH_RATE)?,
+            advisories: self.optional(&settings::ADVISORIES)?.unwrap_or_default(),
+            advisories_interval: self.value(&settings::ADVISORIES_INTERVAL)?,
+        })
     }
 }
 

@@ -87,6 +87,15 @@ pub const SETTINGS: &[About] = &[
     DRAIN_TIMEOUT.about(),
     REQUEST_TIMEOUT.about(),
     RUST_LOG.about(),
+    REGISTRY_NPM.about(),
+    REGISTRY_PYPI.about(),
+    REGISTRY_CARGO.about(),
+    REGISTRY_GEM.about(),
+    REGISTRY_GOLANG.about(),
+    WATCH_INTERVAL.about(),
+    WATCH_RATE.about(),
+    ADVISORIES.about(),
+    ADVISORIES_INTERVAL.about(),
 ];
 
 /// A text taken as given (the database settings are checked together, in `DatabaseSettings`).
@@ -258,6 +267,78 @@ pub const RUST_LOG: Setting<String> = Setting {
     show: String::clone,
     doc: "log filter",
 };
+
+/// The base URL of one ecosystem's registry for `depbadge watch`; unset: not watched.
+const fn registry(name: &'static str, doc: &'static str) -> Setting<String> {
+    Setting {
+        name,
+        fallback: Fallback::Unset("(unset: not watched)"),
+        parse: values::public_url,
+        show: String::clone,
+        doc,
+    }
+}
+
+pub const REGISTRY_NPM: Setting<String> = registry(
+    "DEPBADGE_REGISTRY_NPM",
+    "watch: npm registry base URL (https://registry.npmjs.org, or a mirror)",
+);
+pub const REGISTRY_PYPI: Setting<String> = registry(
+    "DEPBADGE_REGISTRY_PYPI",
+    "watch: PyPI base URL, serving /pypi/NAME/json (https://pypi.org, or a mirror)",
+);
+pub const REGISTRY_CARGO: Setting<String> = registry(
+    "DEPBADGE_REGISTRY_CARGO",
+    "watch: cargo sparse index base URL (https://index.crates.io, or a mirror)",
+);
+pub const REGISTRY_GEM: Setting<String> = registry(
+    "DEPBADGE_REGISTRY_GEM",
+    "watch: RubyGems base URL (https://rubygems.org, or a mirror)",
+);
+pub const REGISTRY_GOLANG: Setting<String> = registry(
+    "DEPBADGE_REGISTRY_GOLANG",
+    "watch: Go module proxy base URL (https://proxy.golang.org, or a mirror)",
+);
+pub const WATCH_INTERVAL: Setting<Duration> = Setting {
+    name: "DEPBADGE_WATCH_INTERVAL",
+    fallback: Fallback::Default("6h"),
+    parse: positive_duration,
+    show: seconds,
+    doc: "watch: how often each package's newest release is checked again",
+};
+pub const WATCH_RATE: Setting<u32> = Setting {
+    name: "DEPBADGE_WATCH_RATE",
+    fallback: Fallback::Default("10"),
+    parse: positive_number,
+    show: display,
+    doc: "watch: requests per second at most, to each registry",
+};
+pub const ADVISORIES: Setting<Vec<String>> = Setting {
+    name: "DEPBADGE_ADVISORIES",
+    fallback: Fallback::Unset("(unset: no advisory source)"),
+    parse: values::advisory_sources,
+    show: comma_separated,
+    doc: "watch: OSV sources, comma-separated: directories of OSV JSON files, or http(s) URLs of an OSV all.zip",
+};
+pub const ADVISORIES_INTERVAL: Setting<Duration> = Setting {
+    name: "DEPBADGE_ADVISORIES_INTERVAL",
+    fallback: Fallback::Default("1h"),
+    parse: positive_duration,
+    show: seconds,
+    doc: "watch: how often the advisory sources are read again",
+};
+
+#[allow(clippy::ptr_arg)] // the show signature of a `Setting<Vec<String>>`
+fn comma_separated(values: &Vec<String>) -> String {
+    values.join(",")
+}
+
+fn positive_number(value: &str) -> Result<u32, String> {
+    match value.trim().parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("`{value}` is not a whole number above 0")),
+    }
+}
 
 #[allow(clippy::unnecessary_wraps)] // the parser signature every setting shares
 fn as_given(value: &str) -> Result<String, String> {

@@ -40,6 +40,21 @@ const SAMPLES: &[(&str, &str)] = &[
     ("DEPBADGE_DRAIN_TIMEOUT", "2m"),
     ("DEPBADGE_REQUEST_TIMEOUT", "4s"),
     ("RUST_LOG", "depbadge=debug"),
+    (
+        "DEPBADGE_REGISTRY_NPM",
+        "https://npm.mirror.example/artifactory/api/npm/npm/",
+    ),
+    ("DEPBADGE_REGISTRY_PYPI", "https://pypi.org"),
+    ("DEPBADGE_REGISTRY_CARGO", "https://index.crates.io"),
+    ("DEPBADGE_REGISTRY_GEM", "https://rubygems.org"),
+    ("DEPBADGE_REGISTRY_GOLANG", "https://proxy.golang.org"),
+    ("DEPBADGE_WATCH_INTERVAL", "30m"),
+    ("DEPBADGE_WATCH_RATE", "3"),
+    (
+        "DEPBADGE_ADVISORIES",
+        "/var/lib/osv, https://osv.example/npm/all.zip",
+    ),
+    ("DEPBADGE_ADVISORIES_INTERVAL", "15m"),
 ];
 
 #[test]
@@ -59,6 +74,11 @@ fn defaults_follow_the_spec() {
     assert_eq!(config.log_format, LogFormat::Json);
     assert_eq!(config.public_url, None);
     assert_eq!(config.header_timeout, Duration::from_secs(10));
+    assert!(config.watch.registries.is_empty());
+    assert_eq!(config.watch.interval, Duration::from_secs(6 * 3600));
+    assert_eq!(config.watch.rate, 10);
+    assert!(config.watch.advisories.is_empty());
+    assert_eq!(config.watch.advisories_interval, Duration::from_secs(3600));
     assert_eq!(config.max_connections, 4096);
     assert_eq!(config.drain_timeout, Duration::from_secs(15));
     assert_eq!(config.request_timeout, Duration::from_secs(10));
@@ -89,6 +109,27 @@ fn every_variable_is_read_and_typed() {
     assert_eq!(config.drain_timeout, Duration::from_secs(120));
     assert_eq!(config.request_timeout, Duration::from_secs(4));
     assert_eq!(config.rust_log, "depbadge=debug");
+    use crate::domain::watch::registry::Registry;
+    assert_eq!(
+        config.watch.registries,
+        [
+            (
+                Registry::Npm,
+                "https://npm.mirror.example/artifactory/api/npm/npm".to_owned()
+            ),
+            (Registry::Pypi, "https://pypi.org".to_owned()),
+            (Registry::Cargo, "https://index.crates.io".to_owned()),
+            (Registry::Gem, "https://rubygems.org".to_owned()),
+            (Registry::Golang, "https://proxy.golang.org".to_owned()),
+        ]
+    );
+    assert_eq!(config.watch.interval, Duration::from_secs(1800));
+    assert_eq!(config.watch.rate, 3);
+    assert_eq!(
+        config.watch.advisories,
+        ["/var/lib/osv", "https://osv.example/npm/all.zip"]
+    );
+    assert_eq!(config.watch.advisories_interval, Duration::from_secs(900));
     // The URL wins over the PG* variables.
     assert_eq!(
         config.database.redacted_url(),

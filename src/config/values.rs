@@ -70,6 +70,24 @@ pub fn public_url(value: &str) -> Result<String, String> {
     Ok(url.to_owned())
 }
 
+/// OSV sources: each a directory (an absolute or relative path) or an http(s) URL.
+pub fn advisory_sources(value: &str) -> Result<Vec<String>, String> {
+    let sources: Vec<String> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    for source in &sources {
+        if source.contains("://") && public_url(source).is_err() {
+            return Err(format!(
+                "`{source}` is neither a directory nor an http(s) URL"
+            ));
+        }
+    }
+    Ok(sources)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

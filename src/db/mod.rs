@@ -3,6 +3,7 @@
 
 pub mod projects;
 pub mod schema;
+pub mod watch;
 
 /// The migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");

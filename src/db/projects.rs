@@ -6,6 +6,9 @@ use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Row};
 
 use super::REPORT_CHANNEL;
+use super::watch::{self, WatchedRow};
+use crate::domain::project::ProjectWatch;
+use crate::domain::watch as domain_watch;
 use crate::domain::{
     Counts, Dependency, ProjectMeta, Report, ScopeSelection, ScopeStatus, Slug, Status,
     StoredProject, Summary, ToolUsed,
@@ -35,14 +38,28 @@ pub struct StatusRow {
 /// Concurrent writers of one slug are serialized by the project row's lock (`FOR UPDATE`, or the
 /// unique key for the first insert), so each sees the other's committed report before it
 /// decides; readers never wait, and see the old report or the new one through MVCC.
+/// What a write did, and what the watcher knows of the report's packages (the statuses
+/// written were computed with it).
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub outcome: WriteOutcome,
+    pub watch: ProjectWatch,
+}
+
 pub async fn write_report(
     pool: &PgPool,
     slug: &Slug,
     report: &Report,
     now: DateTime<Utc>,
-) -> Result<WriteOutcome, sqlx::Error> {
+) -> Result<Written, sqlx::Error> {
     let digest = report.content_digest();
+    let keys = domain_watch::report_keys(&report.dependencies);
     let mut tx = pool.begin().await?;
+    let project_watch = watch::project_watch(&mut tx, &keys).await?;
+    let written = |outcome| Written {
+        outcome,
+        watch: project_watch.clone(),
+    };
 
     // Claims the slug for a new project; the report itself is written below, by the statement
     // that also replaces an existing one.
@@ -85,12 +102,12 @@ pub async fn write_report(
         let stored_digest: Vec<u8> = stored.try_get("report_sha256")?;
         let same_time = !report.analyzed_at_given || report.analyzed_at == meta.analyzed_at;
         if stored_digest == digest && same_time {
-            return Ok(WriteOutcome::Unchanged(meta));
+            return Ok(written(WriteOutcome::Unchanged(meta)));
         }
         if report.analyzed_at < meta.analyzed_at {
-            return Ok(WriteOutcome::OutOfOrder {
+            return Ok(written(WriteOutcome::OutOfOrder {
                 stored_analyzed_at: meta.analyzed_at,
-            });
+            }));
         }
         WriteOutcome::Updated(ProjectMeta {
             slug: meta.slug,
@@ -106,7 +123,8 @@ pub async fn write_report(
         .map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
     sqlx::query(
         "UPDATE projects SET analyzed_at = $2, updated_at = $3, report_sha256 = $4, tools = $5,
-                             dependencies = $6::json, dependencies_sha256 = $4
+                             dependencies = $6::json, dependencies_sha256 = $4,
+                             packages = $7, packages_sha256 = $4
          WHERE slug = $1",
     )
     .bind(slug.key())
@@ -115,8 +133,10 @@ pub async fn write_report(
     .bind(&digest)
     .bind(Json(&report.tools))
     .bind(&dependencies)
+    .bind(&keys)
     .execute(&mut *tx)
     .await?;
+    watch::name_packages(&mut *tx, &keys, &project_watch, &report.dependencies).await?;
     // Release 0.1.0 reads dependencies only as rows: until no running version reads them, the
     // rows are written too, in the same transaction (docs/upgrades.md). Readers of this version
     // read the document, whose digest says it is current.
@@ -125,10 +145,11 @@ pub async fn write_report(
         .execute(&mut *tx)
         .await?;
     insert_rows(&mut *tx, slug, &report.dependencies).await?;
-    upsert_statuses(&mut *tx, slug, report, now).await?;
+    let summaries = domain_watch::summaries(&report.dependencies, &project_watch.packages);
+    upsert_statuses(&mut *tx, slug, &summaries, report.analyzed_at, now).await?;
     notify(&mut *tx, slug).await?;
     tx.commit().await?;
-    Ok(outcome)
+    Ok(written(outcome))
 }
 
 /// The dependencies as rows, in report order, for readers of release 0.1.0: one statement,
@@ -164,24 +185,14 @@ async fn insert_rows(
     Ok(())
 }
 
-async fn upsert_statuses(
+/// Writes the status of each scope selection; `updated_at` (the badge's `Last-Modified`) is now.
+pub(super) async fn upsert_statuses(
     executor: impl PgExecutor<'_>,
     slug: &Slug,
-    report: &Report,
+    summaries: &[(ScopeSelection, Summary)],
+    analyzed_at: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let summaries: Vec<(ScopeSelection, Summary)> = ScopeSelection::ALL
-        .into_iter()
-        .map(|selection| {
-            (
-                selection,
-                Summary::of(
-                    report.dependencies.iter().map(|d| (d.scope, d.freshness)),
-                    selection,
-                ),
-            )
-        })
-        .collect();
     let count = |f: fn(&Counts) -> u32| -> Vec<i32> {
         summaries
             .iter()
@@ -204,7 +215,7 @@ async fn upsert_statuses(
     .bind(count(|c| c.outdated))
     .bind(count(|c| c.vulnerable))
     .bind(count(|c| c.unknown))
-    .bind(report.analyzed_at)
+    .bind(analyzed_at)
     .bind(now)
     .execute(executor)
     .await?;
@@ -212,7 +223,7 @@ async fn upsert_statuses(
 }
 
 /// Queued with the transaction: PostgreSQL delivers it to listeners only if the write commits.
-async fn notify(executor: impl PgExecutor<'_>, slug: &Slug) -> Result<(), sqlx::Error> {
+pub(super) async fn notify(executor: impl PgExecutor<'_>, slug: &Slug) -> Result<(), sqlx::Error> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(REPORT_CHANNEL)
         .bind(slug.key())
@@ -260,7 +271,10 @@ pub async fn find(
                               'latest', d.latest, 'scope', d.scope, 'freshness', d.freshness, 'advisories', d.advisories)
                               ORDER BY d.position)
                           FROM dependencies d WHERE d.slug = p.slug), '[]'::json)
-                END AS dependencies
+                END AS dependencies,
+                (SELECT json_agg(json_build_object('key', w.key, 'latest', w.latest, 'advisories', w.osv_advisories || w.registry_advisories, 'checked_at', w.checked_at))
+                 FROM watched_packages w WHERE w.key = ANY(p.packages)) AS watched,
+                (SELECT advisories_as_of FROM watch_state) AS advisories_as_of
          FROM projects p JOIN project_statuses s ON s.slug = p.slug AND s.scope = $2
          WHERE p.slug = $1",
     )
@@ -270,6 +284,11 @@ pub async fn find(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let Json(dependencies): Json<Vec<Dependency>> = row.try_get("dependencies")?;
+    let watched: Option<Json<Vec<WatchedRow>>> = row.try_get("watched")?;
+    let watch = watch::watch_of(
+        watched.map(|Json(rows)| rows).unwrap_or_default(),
+        row.try_get("advisories_as_of")?,
+    );
     Ok(Some(StoredProject {
         meta: ProjectMeta {
             slug: Slug::from_stored(slug.key().to_owned(), row.try_get("display_slug")?),
@@ -279,6 +298,7 @@ pub async fn find(
         },
         summary: summary_from_row(&row)?,
         dependencies,
+        watch,
     }))
 }
 

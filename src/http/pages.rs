@@ -12,7 +12,9 @@ use super::reads::{Read, read_document};
 use super::{AppState, set_static_headers};
 use crate::badge::Face;
 use crate::db;
-use crate::domain::{Counts, Dependency, Scope, ScopeSelection, is_stale};
+use crate::domain::project::ProjectWatch;
+use crate::domain::watch::Watchful;
+use crate::domain::{Counts, Scope, ScopeSelection, is_stale};
 
 #[derive(Template)]
 #[template(path = "project.html")]
@@ -35,6 +37,8 @@ struct ReportView {
     updated_at: String,
     /// `npm outdated --json 11.19.1`: what produced the report.
     tools: Vec<String>,
+    /// "registries checked …", "advisories read …": the watcher's data behind the status.
+    data_as_of: Vec<String>,
     groups: Vec<Group>,
 }
 
@@ -130,7 +134,8 @@ pub async fn project(
                         None => tool.name.clone(),
                     })
                     .collect(),
-                groups: groups(&project.dependencies),
+                data_as_of: data_as_of(&project.watch),
+                groups: groups(&project.watched_dependencies()),
             };
             (StatusCode::OK, Some(view), face.message)
         }
@@ -172,14 +177,27 @@ pub async fn project(
     }
 }
 
+/// What the watcher's data behind the page dates from, when it has any.
+fn data_as_of(watch: &ProjectWatch) -> Vec<String> {
+    let mut parts = Vec::new();
+    if let Some(at) = watch.checked_at {
+        parts.push(format!("registries checked {}", when(at)));
+    }
+    if let Some(at) = watch.advisories_as_of {
+        parts.push(format!("advisories read {}", when(at)));
+    }
+    parts
+}
+
 /// Dependencies by scope, runtime first, in reported order within each.
-fn groups(dependencies: &[Dependency]) -> Vec<Group> {
+fn groups(dependencies: &[Watchful]) -> Vec<Group> {
     [Scope::Runtime, Scope::Build, Scope::Optional, Scope::Dev]
         .into_iter()
         .map(|scope| Group {
             scope: scope.as_str(),
             dependencies: dependencies
                 .iter()
+                .map(|w| &w.dependency)
                 .filter(|d| d.scope == scope)
                 .map(|d| DependencyView {
                     name: d.name.clone(),

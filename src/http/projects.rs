@@ -12,6 +12,8 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
 use super::reads::{Read, read_document};
 use crate::db::projects::{self, WriteOutcome};
+use crate::domain::project::ProjectWatch;
+use crate::domain::watch::{self as domain_watch, LatestSource};
 use crate::domain::{
     Counts, Dependency, ProjectMeta, ScopeSelection, Slug, Status, Summary, ToolUsed, is_stale,
 };
@@ -29,18 +31,31 @@ pub struct ProjectDocument<'a> {
     counts: Counts,
     analyzed_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    dependencies: Vec<&'a Dependency>,
+    /// When the registry data behind the status was last confirmed by `depbadge watch`.
+    checked_at: Option<DateTime<Utc>>,
+    /// When `depbadge watch` last read the advisory sources.
+    advisories_as_of: Option<DateTime<Utc>>,
+    dependencies: Vec<DependencyDocument>,
     /// The tools that produced the report, as it named them.
     tools: &'a [ToolUsed],
     #[serde(skip_serializing_if = "Option::is_none")]
     changed: Option<bool>,
 }
 
+/// A dependency as the watcher leaves it, with where its `latest` came from.
+#[derive(Debug, Serialize)]
+struct DependencyDocument {
+    #[serde(flatten)]
+    dependency: Dependency,
+    latest_source: Option<LatestSource>,
+}
+
 impl<'a> ProjectDocument<'a> {
     pub fn new(
         meta: &'a ProjectMeta,
         summary: Summary,
-        dependencies: &'a [Dependency],
+        dependencies: &[Dependency],
+        watch: &ProjectWatch,
         selection: ScopeSelection,
         stale_after: Option<std::time::Duration>,
     ) -> Self {
@@ -51,9 +66,23 @@ impl<'a> ProjectDocument<'a> {
             counts: summary.counts,
             analyzed_at: meta.analyzed_at,
             updated_at: meta.updated_at,
+            checked_at: watch.checked_at,
+            advisories_as_of: watch.advisories_as_of,
             dependencies: dependencies
                 .iter()
                 .filter(|d| selection.includes(d.scope))
+                .map(|d| {
+                    let watched = domain_watch::apply(
+                        d,
+                        watch
+                            .packages
+                            .get(&domain_watch::package_key(&d.ecosystem, &d.name)),
+                    );
+                    DependencyDocument {
+                        dependency: watched.dependency,
+                        latest_source: watched.latest_source,
+                    }
+                })
                 .collect(),
             tools: &meta.tools,
             changed: None,
@@ -71,7 +100,8 @@ pub async fn put(
     let selection = query.scope()?;
     let now = Utc::now();
     let report = body.into_report(now)?;
-    let outcome = projects::write_report(&state.pool, &slug, &report, now).await?;
+    let written = projects::write_report(&state.pool, &slug, &report, now).await?;
+    let outcome = written.outcome;
     if matches!(outcome, WriteOutcome::Created(_) | WriteOutcome::Updated(_)) {
         // Other replicas hear of it through NOTIFY; this one must not wait for that.
         state.store.invalidate(slug.key());
@@ -90,14 +120,15 @@ pub async fn put(
         _ => ReportResult::Unchanged,
     });
     tracing::info!(writer, slug = %slug.key(), changed, dependencies = report.dependencies.len(), "report received");
-    let summary = Summary::of(
-        report.dependencies.iter().map(|d| (d.scope, d.freshness)),
-        selection,
-    );
+    let summary = domain_watch::summaries(&report.dependencies, &written.watch.packages)
+        .into_iter()
+        .find(|(scope, _)| *scope == selection)
+        .map_or(Summary::NO_REPORT, |(_, summary)| summary);
     let mut document = ProjectDocument::new(
         &meta,
         summary,
         &report.dependencies,
+        &written.watch,
         selection,
         state.stale_after,
     );
@@ -120,6 +151,7 @@ pub async fn get(
         &project.meta,
         project.summary,
         &project.dependencies,
+        &project.watch,
         selection,
         state.stale_after,
     );

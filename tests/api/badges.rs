@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use crate::helpers::{
-    TestApp, days_ago, minutes_ago, raw_get, report_at, spawn_app, spawn_app_with, spec_example,
+    TestApp, days_ago, minutes_ago, raw_get, report_at, spawn_app, spawn_listening_app,
+    spec_example,
 };
 
 /// A badge as fetched: status, headers and the SVG's accessible text and colors.
@@ -390,7 +391,9 @@ async fn read_thrice(app: &TestApp, path: &str) -> String {
 async fn a_kept_answer_is_the_one_the_router_gives(pool: PgPool) {
     use crate::metrics::{sample, scrape};
 
-    let app = spawn_app(pool).await;
+    let app = // Listening first: the cache is flushed when listening starts, which would drop the kept
+    // answer between the requests below.
+    spawn_listening_app(pool, &[]).await;
     app.put_report("github.com/a/b", &spec_example()).await;
     for (path, route) in [
         ("/badges/github.com/a/b.svg", "/badges/{*path}"),
@@ -469,7 +472,8 @@ async fn a_kept_answer_never_answers_what_it_does_not_show(pool: PgPool) {
     use crate::metrics::{sample, scrape};
 
     let stale_after = 30 * 86_400;
-    let app = spawn_app_with(pool, &[("DEPBADGE_STALE_AFTER", "30d")]).await;
+    // Listening first: the cache is flushed when listening starts.
+    let app = spawn_listening_app(pool, &[("DEPBADGE_STALE_AFTER", "30d")]).await;
     let slug = "github.com/kept/stale-soon";
     // Analyzed so that the report turns stale a few seconds from now.
     let analyzed_at = chrono::Utc::now() - chrono::Duration::seconds(stale_after - 3);

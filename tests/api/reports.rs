@@ -36,7 +36,8 @@ async fn putting_the_spec_example_creates_the_project_and_returns_its_status(poo
         json!({
             "purl": "pkg:npm/lodash@4.17.20", "ecosystem": "npm", "name": "lodash", "version": "4.17.20",
             "latest": "4.17.21", "scope": "dev", "freshness": "vulnerable",
-            "advisories": [{"id": "GHSA-35jh-r3h4-6jhm", "severity": "high", "url": "https://github.com/advisories/GHSA-35jh-r3h4-6jhm"}]
+            "advisories": [{"id": "GHSA-35jh-r3h4-6jhm", "severity": "high", "url": "https://github.com/advisories/GHSA-35jh-r3h4-6jhm"}],
+            "latest_source": "report"
         })
     );
 }
