@@ -16,3 +16,5 @@ pub mod http;
 pub mod ops;
 /// Assembly: pool, listener, state and server.
 pub mod startup;
+/// `depbadge watch`: registries and advisory sources, and the recompute of statuses.
+pub mod watch;

@@ -60,6 +60,9 @@ pub struct Overrides {
 pub enum Command {
     /// Serve HTTP (the default command).
     Serve,
+    /// Watch the registries and advisory sources, and keep stored statuses true between
+    /// pushes (one active watcher per database; others stand by).
+    Watch,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Print the effective configuration, secrets redacted.
@@ -185,6 +188,7 @@ pub async fn run(cli: Cli) -> ExitCode {
                 Ok(())
             }
             Command::Serve => serve(load_config(overrides)?).await,
+            Command::Watch => watch(load_config(overrides)?).await,
             Command::Migrate => migrate(load_config(overrides)?).await,
             Command::Config => {
                 println!("{}", load_config(overrides)?.redacted_lines().join("\n"));
@@ -270,6 +274,29 @@ async fn connect(config: &Config) -> Result<PgPool, Failure> {
                 config.database.redacted_url()
             ))
         })
+}
+
+async fn watch(config: Config) -> Result<(), Failure> {
+    ops::telemetry::init(config.log_format, Some(&config.rust_log));
+    let admin = tokio::net::TcpListener::bind(config.metrics_addr)
+        .await
+        .map_err(|e| Failure::Run(format!("cannot listen on {}: {e}", config.metrics_addr)))?;
+    let address = admin
+        .local_addr()
+        .map_err(|e| Failure::Run(e.to_string()))?;
+    let registries: Vec<&str> = config
+        .watch
+        .registries
+        .iter()
+        .map(|(registry, _)| registry.ecosystem())
+        .collect();
+    tracing::info!(admin = %address, registries = ?registries, advisories = config.watch.advisories.len(), version = env!("CARGO_PKG_VERSION"), "depbadge watch listening");
+    let pool = lazy_pool(&config);
+    crate::watch::run(&config, admin, pool, ops::shutdown::terminated())
+        .await
+        .map_err(Failure::Run)?;
+    tracing::info!("depbadge watch stopped");
+    Ok(())
 }
 
 async fn migrate(config: Config) -> Result<(), Failure> {

@@ -430,3 +430,126 @@ fn summary_from_row(row: &sqlx::postgres::PgRow) -> Result<Summary, sqlx::Error>
         },
     })
 }
+
+/// What a recompute did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recomputed {
+    /// Projects read and recomputed.
+    pub projects: usize,
+    /// Of those, projects whose status or counts changed (written, badges invalidated).
+    pub changed: usize,
+}
+
+/// Recomputes the statuses of the projects of `slugs` with what the watcher knows now, in one
+/// transaction. Only changed statuses are written (their `updated_at`, the badge's
+/// `Last-Modified`, moves); changed projects are announced, and with `announce_all` every
+/// project (what the JSON API and the page show of a changed package moved even where the
+/// status did not). A project whose reverse-index entry was taken from another report has it
+/// replaced, and its new packages named.
+pub async fn recompute(
+    pool: &PgPool,
+    slugs: &[String],
+    announce_all: bool,
+    now: DateTime<Utc>,
+) -> Result<Recomputed, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // Locked in slug order, like any writer's single row: the report read here stays the
+    // project's report until the statuses computed from it are written.
+    let rows = sqlx::query(
+        "SELECT p.slug, p.analyzed_at, p.report_sha256, p.packages_sha256,
+                CASE WHEN p.dependencies_sha256 = p.report_sha256 THEN p.dependencies
+                     ELSE COALESCE((SELECT json_agg(json_build_object(
+                              'purl', d.purl, 'ecosystem', d.ecosystem, 'name', d.name, 'version', d.version,
+                              'latest', d.latest, 'scope', d.scope, 'freshness', d.freshness, 'advisories', d.advisories)
+                              ORDER BY d.position)
+                          FROM dependencies d WHERE d.slug = p.slug), '[]'::json)
+                END AS dependencies
+         FROM projects p WHERE p.slug = ANY($1) ORDER BY p.slug FOR UPDATE",
+    )
+    .bind(slugs)
+    .fetch_all(&mut *tx)
+    .await?;
+    let stored: std::collections::HashMap<(String, String), Summary> = sqlx::query(
+        "SELECT slug, scope, status, total, up_to_date, outdated, vulnerable, unknown
+         FROM project_statuses WHERE slug = ANY($1)",
+    )
+    .bind(slugs)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            (row.try_get("slug")?, row.try_get("scope")?),
+            summary_from_row(row)?,
+        ))
+    })
+    .collect::<Result<_, sqlx::Error>>()?;
+
+    struct Project {
+        slug: Slug,
+        analyzed_at: DateTime<Utc>,
+        digest: Vec<u8>,
+        indexed: bool,
+        dependencies: Vec<Dependency>,
+    }
+    let projects = rows
+        .iter()
+        .map(|row| {
+            let digest: Vec<u8> = row.try_get("report_sha256")?;
+            let indexed_digest: Option<Vec<u8>> = row.try_get("packages_sha256")?;
+            let key: String = row.try_get("slug")?;
+            Ok(Project {
+                slug: Slug::from_stored(key.clone(), key),
+                analyzed_at: row.try_get("analyzed_at")?,
+                indexed: indexed_digest.as_ref() == Some(&digest),
+                digest,
+                dependencies: row.try_get::<Json<Vec<Dependency>>, _>("dependencies")?.0,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let mut keys: Vec<String> = projects
+        .iter()
+        .flat_map(|p| domain_watch::report_keys(&p.dependencies))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let known = watch::project_watch(&mut tx, &keys).await?;
+
+    let mut changed = 0;
+    for project in &projects {
+        if !project.indexed {
+            let keys = domain_watch::report_keys(&project.dependencies);
+            sqlx::query("UPDATE projects SET packages = $2, packages_sha256 = $3 WHERE slug = $1")
+                .bind(project.slug.key())
+                .bind(&keys)
+                .bind(&project.digest)
+                .execute(&mut *tx)
+                .await?;
+            watch::name_packages(&mut *tx, &keys, &known, &project.dependencies).await?;
+        }
+        let summaries = domain_watch::summaries(&project.dependencies, &known.packages);
+        let same = summaries.iter().all(|(selection, summary)| {
+            stored.get(&(project.slug.key().to_owned(), selection.as_str().to_owned()))
+                == Some(summary)
+        });
+        if !same {
+            upsert_statuses(
+                &mut *tx,
+                &project.slug,
+                &summaries,
+                project.analyzed_at,
+                now,
+            )
+            .await?;
+            changed += 1;
+        }
+        if announce_all || !same {
+            notify(&mut *tx, &project.slug).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Recomputed {
+        projects: projects.len(),
+        changed,
+    })
+}

@@ -124,3 +124,271 @@ pub async fn advisories_as_of(
         .await
         .map(Option::flatten)
 }
+
+/// A package due for a registry check.
+#[derive(Debug, Clone)]
+pub struct DuePackage {
+    pub key: String,
+    pub name: String,
+    pub latest: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub failures: i32,
+}
+
+/// Packages of `ecosystem` whose check is due: never checked first, then the most overdue.
+pub async fn due(
+    pool: &sqlx::PgPool,
+    ecosystem: &str,
+    limit: i64,
+) -> Result<Vec<DuePackage>, sqlx::Error> {
+    sqlx::query(
+        "SELECT key, name, latest, etag, last_modified, failures FROM watched_packages
+         WHERE ecosystem = $1 AND next_check_at <= now()
+         ORDER BY checked_at IS NOT NULL, next_check_at
+         LIMIT $2",
+    )
+    .bind(ecosystem)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(DuePackage {
+            key: row.try_get("key")?,
+            name: row.try_get("name")?,
+            latest: row.try_get("latest")?,
+            etag: row.try_get("etag")?,
+            last_modified: row.try_get("last_modified")?,
+            failures: row.try_get("failures")?,
+        })
+    })
+    .collect()
+}
+
+/// What a registry check found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// The registry answered with the package (200): its newest stable release when it named
+    /// one (`None` keeps what was known), and its validators for the next conditional request.
+    Found {
+        newest: Option<String>,
+        etag: Option<String>,
+        last_modified: Option<String>,
+    },
+    /// 304: what was known is confirmed.
+    NotModified,
+    /// 404: the registry does not know the package (a private one, say); what was known stays.
+    NotFound,
+    /// An error or a timeout: what was known stays, and the next check backs off.
+    Failed,
+}
+
+/// Records a check's outcome, and when the package is next due.
+pub async fn record_check(
+    pool: &sqlx::PgPool,
+    key: &str,
+    checked: &Checked,
+    next_check_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let query = match checked {
+        Checked::Found {
+            newest,
+            etag,
+            last_modified,
+        } => sqlx::query(
+            "UPDATE watched_packages SET latest = COALESCE($3, latest), etag = $4, last_modified = $5,
+                 checked_at = now(), next_check_at = $2, failures = 0
+             WHERE key = $1",
+        )
+        .bind(key)
+        .bind(next_check_at)
+        .bind(newest.as_deref())
+        .bind(etag.as_deref())
+        .bind(last_modified.as_deref()),
+        Checked::NotModified => sqlx::query(
+            "UPDATE watched_packages SET checked_at = now(), next_check_at = $2, failures = 0
+             WHERE key = $1",
+        )
+        .bind(key)
+        .bind(next_check_at),
+        Checked::NotFound => sqlx::query(
+            "UPDATE watched_packages SET next_check_at = $2, failures = 0 WHERE key = $1",
+        )
+        .bind(key)
+        .bind(next_check_at),
+        Checked::Failed => sqlx::query(
+            "UPDATE watched_packages SET next_check_at = $2, failures = failures + 1 WHERE key = $1",
+        )
+        .bind(key)
+        .bind(next_check_at),
+    };
+    query.execute(pool).await?;
+    Ok(())
+}
+
+/// The versions of a package that reports name (kept for PyPI).
+pub async fn versions(pool: &sqlx::PgPool, key: &str) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT version FROM watched_versions WHERE key = $1 ORDER BY version")
+        .bind(key)
+        .fetch_all(pool)
+        .await
+}
+
+/// Replaces the registry's advisories of a package; true when they changed.
+pub async fn set_registry_advisories(
+    pool: &sqlx::PgPool,
+    key: &str,
+    rules: &[AdvisoryRule],
+) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE watched_packages SET registry_advisories = $2
+         WHERE key = $1 AND registry_advisories IS DISTINCT FROM $2",
+    )
+    .bind(key)
+    .bind(Json(rules))
+    .execute(pool)
+    .await?
+    .rows_affected()
+        == 1)
+}
+
+/// Every watched package's key, with its rules from the OSV sources.
+pub async fn osv_advisories(
+    pool: &sqlx::PgPool,
+) -> Result<Vec<(String, Vec<AdvisoryRule>)>, sqlx::Error> {
+    sqlx::query("SELECT key, osv_advisories FROM watched_packages")
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok((
+                row.try_get("key")?,
+                row.try_get::<Json<Vec<AdvisoryRule>>, _>("osv_advisories")?
+                    .0,
+            ))
+        })
+        .collect()
+}
+
+/// Stores new rules from the OSV sources for the packages of `changed`, and when the sources
+/// were read.
+pub async fn set_osv_advisories(
+    pool: &sqlx::PgPool,
+    changed: &[(String, Vec<AdvisoryRule>)],
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    for chunk in changed.chunks(1000) {
+        sqlx::query(
+            "UPDATE watched_packages w SET osv_advisories = u.rules
+             FROM UNNEST($1::text[], $2::jsonb[]) AS u (key, rules)
+             WHERE w.key = u.key",
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|(key, _)| key.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .bind(
+            chunk
+                .iter()
+                .map(|(_, rules)| Json(rules))
+                .collect::<Vec<_>>(),
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("UPDATE watch_state SET advisories_as_of = now()")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// The projects whose reports name any of `keys` (the reverse index), by slug key.
+pub async fn projects_using(
+    pool: &sqlx::PgPool,
+    keys: &[String],
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT slug FROM projects WHERE packages && $1::text[] ORDER BY slug")
+        .bind(keys)
+        .fetch_all(pool)
+        .await
+}
+
+/// Projects written since `since` whose reports name any of `keys`: a write that read what the
+/// watcher knew just before a change, and committed after the change's recompute looked.
+pub async fn written_since_using(
+    pool: &sqlx::PgPool,
+    keys: &[String],
+    since: DateTime<Utc>,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT slug FROM projects WHERE updated_at >= $2 AND packages && $1::text[] ORDER BY slug",
+    )
+    .bind(keys)
+    .bind(since)
+    .fetch_all(pool)
+    .await
+}
+
+/// Projects whose reverse-index entry is missing or was taken from an earlier report (written
+/// by a release before the watcher, or before this schema).
+pub async fn unindexed_projects(
+    pool: &sqlx::PgPool,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT slug FROM projects WHERE packages_sha256 IS DISTINCT FROM report_sha256
+         ORDER BY slug LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Stops watching packages no stored report names any more (and their PyPI releases). Then
+/// names again the packages of reports written in the last minutes: a write that saw a
+/// package's row just before it was removed here must not leave the package unwatched.
+pub async fn prune(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let pruned = sqlx::query(
+        "DELETE FROM watched_packages w
+         WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.packages @> ARRAY[w.key])
+           AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.packages_sha256 IS DISTINCT FROM p.report_sha256)",
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    sqlx::query(
+        "DELETE FROM watched_versions v
+         WHERE NOT EXISTS (SELECT 1 FROM watched_packages w WHERE w.key = v.key)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    sqlx::query(
+        "INSERT INTO watched_packages (key, ecosystem, name)
+         SELECT DISTINCT k, split_part(k, '/', 1), substr(k, strpos(k, '/') + 1)
+         FROM projects p, UNNEST(p.packages) AS k
+         WHERE p.updated_at >= now() - interval '10 minutes'
+         ON CONFLICT (key) DO NOTHING",
+    )
+    .execute(pool)
+    .await?;
+    Ok(pruned)
+}
+
+/// The number of watched packages, and how late the most overdue check of `ecosystems` is.
+pub async fn backlog(pool: &sqlx::PgPool, ecosystems: &[&str]) -> Result<(i64, f64), sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT (SELECT count(*) FROM watched_packages) AS packages,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(CASE WHEN checked_at IS NULL THEN named_at ELSE next_check_at END))::float8, 0) AS overdue
+         FROM watched_packages WHERE ecosystem = ANY($1)",
+    )
+    .bind(ecosystems)
+    .fetch_one(pool)
+    .await?;
+    let overdue: f64 = row.try_get("overdue")?;
+    Ok((row.try_get("packages")?, overdue.max(0.0)))
+}

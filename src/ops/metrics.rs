@@ -31,6 +31,13 @@ pub const CONNECTIONS_OPEN: &str = "depbadge_http_connections_open";
 pub const CONNECTIONS_REFUSED: &str = "depbadge_http_connections_refused_total";
 pub const KNOWN_SLUG_BUILDS: &str = "depbadge_known_slugs_builds_total";
 pub const KEPT_ANSWERS: &str = "depbadge_badge_kept_answers_total";
+pub const WATCH_PACKAGES: &str = "depbadge_watch_packages";
+pub const REGISTRY_REQUESTS: &str = "depbadge_registry_requests_total";
+pub const WATCH_OVERDUE: &str = "depbadge_watch_overdue_seconds";
+pub const WATCH_INTERVAL: &str = "depbadge_watch_interval_seconds";
+pub const ADVISORIES_LOADED: &str = "depbadge_advisories_loaded";
+pub const WATCH_ACTIVE: &str = "depbadge_watch_active";
+pub const STATUS_RECOMPUTES: &str = "depbadge_status_recomputes_total";
 
 /// Latency buckets from 0.5 ms (a cached badge) to 5 s (a slow database).
 const DURATION_BUCKETS: [f64; 13] = [
@@ -285,6 +292,41 @@ impl Metrics {
             "Report notifications received (a write or delete on any replica), each invalidating a project",
         );
         describe(
+            WATCH_PACKAGES,
+            None,
+            "depbadge watch: packages named by stored reports, watched",
+        );
+        describe(
+            REGISTRY_REQUESTS,
+            None,
+            "depbadge watch: registry requests by registry and result: changed, unchanged, not_found, error, throttled",
+        );
+        describe(
+            WATCH_OVERDUE,
+            Some(Unit::Seconds),
+            "depbadge watch: how late the most overdue registry check is (0 when none is due)",
+        );
+        describe(
+            WATCH_INTERVAL,
+            Some(Unit::Seconds),
+            "depbadge watch: DEPBADGE_WATCH_INTERVAL, for alerts on overdue checks",
+        );
+        describe(
+            ADVISORIES_LOADED,
+            None,
+            "depbadge watch: OSV records read in the last complete read of the advisory sources",
+        );
+        describe(
+            WATCH_ACTIVE,
+            None,
+            "depbadge watch: 1 on the watcher holding the lock (the active one), 0 on a standby",
+        );
+        describe(
+            STATUS_RECOMPUTES,
+            None,
+            "depbadge watch: project statuses recomputed after a package's newest release or advisories changed",
+        );
+        describe(
             CACHE_FLUSHES,
             None,
             "Whole badge cache flushes: each time listening for notifications starts or stops",
@@ -332,6 +374,12 @@ impl Metrics {
         self.gauge(DB_POOL, &[("state", "idle")]).set(idle);
         self.gauge(DB_POOL, &[("state", "max")])
             .set(f64::from(pool.options().get_max_connections()));
+        self.0.handle.run_upkeep();
+        self.0.handle.render()
+    }
+
+    /// The text exposition of a process without a pool of its own (the watcher).
+    pub fn render_without_pool(&self) -> String {
         self.0.handle.run_upkeep();
         self.0.handle.render()
     }
@@ -399,6 +447,39 @@ impl Metrics {
 
     pub fn set_db_up(&self, up: bool) {
         self.gauge(DB_UP, &[]).set(if up { 1.0 } else { 0.0 });
+    }
+
+    pub fn record_registry_request(&self, registry: &str, result: &str) {
+        self.counter(
+            REGISTRY_REQUESTS,
+            &[("registry", registry), ("result", result)],
+        )
+        .increment(1);
+    }
+
+    pub fn set_watch_packages(&self, packages: u64) {
+        self.gauge(WATCH_PACKAGES, &[]).set(packages as f64);
+    }
+
+    pub fn set_watch_overdue(&self, seconds: f64) {
+        self.gauge(WATCH_OVERDUE, &[]).set(seconds);
+    }
+
+    pub fn set_watch_interval(&self, interval: std::time::Duration) {
+        self.gauge(WATCH_INTERVAL, &[]).set(interval.as_secs_f64());
+    }
+
+    pub fn set_advisories_loaded(&self, records: u64) {
+        self.gauge(ADVISORIES_LOADED, &[]).set(records as f64);
+    }
+
+    pub fn set_watch_active(&self, active: bool) {
+        self.gauge(WATCH_ACTIVE, &[])
+            .set(if active { 1.0 } else { 0.0 });
+    }
+
+    pub fn record_status_recomputes(&self, projects: u64) {
+        self.counter(STATUS_RECOMPUTES, &[]).increment(projects);
     }
 
     pub fn set_listening(&self, listening: bool) {

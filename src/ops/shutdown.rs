@@ -23,6 +23,16 @@ pub fn signal(readiness: Readiness, delay: Duration) -> impl Future<Output = ()>
     }
 }
 
+/// Completes on SIGTERM or SIGINT, for a process that serves no traffic (the watcher): it
+/// stops at once, and its lock goes to a standby.
+pub fn terminated() -> impl Future<Output = ()> {
+    let signals = Signals::install();
+    async move {
+        signals.recv().await;
+        tracing::info!("shutdown signal received");
+    }
+}
+
 /// SIGTERM (the kubelet) and SIGINT (Ctrl-C), listened for from the moment they are installed.
 struct Signals {
     #[cfg(unix)]

@@ -171,9 +171,25 @@ pub fn start(database_url: &str, env: &[(&str, &str)]) -> Server {
     spawn(&[], &all)
 }
 
+/// Starts `depbadge watch` with its admin listener on a port the system picks; `address` is
+/// the admin listener too (the watcher has no other).
+pub fn start_watcher(database_url: &str, env: &[(&str, &str)]) -> Server {
+    let mut all = vec![
+        ("DATABASE_URL", database_url),
+        ("DEPBADGE_METRICS_ADDR", "127.0.0.1:0"),
+    ];
+    all.extend_from_slice(env);
+    spawn_until(&["watch"], &all, "depbadge watch listening")
+}
+
 /// Runs `depbadge ARGS` with only `env` (and the test's clock), and waits until it says where it
 /// listens: the start of serving, whatever the database does.
 fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
+    spawn_until(args, env, "depbadge listening")
+}
+
+/// [`spawn`], waiting for the line that has `marker`.
+fn spawn_until(args: &[&str], env: &[(&str, &str)], marker: &str) -> Server {
     let mut child = Command::new(BINARY)
         .args(args)
         .env_clear()
@@ -191,12 +207,10 @@ fn spawn(args: &[&str], env: &[(&str, &str)]) -> Server {
         let text = stdout.now();
         if let Some(found) = text
             .lines()
-            .filter(|line| line.contains("depbadge listening"))
+            .filter(|line| line.contains(marker))
             .find_map(|line| {
-                Some((
-                    logged_address(line, "address")?,
-                    logged_address(line, "admin")?,
-                ))
+                let admin = logged_address(line, "admin")?;
+                Some((logged_address(line, "address").unwrap_or(admin), admin))
             })
         {
             break found;

@@ -24,3 +24,4 @@ mod pages;
 mod push;
 mod reports;
 mod upgrades;
+mod watch;
