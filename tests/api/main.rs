@@ -3,7 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod badges;
-mod binary;
+pub mod binary;
 mod browser;
 mod clock;
 mod concurrency;

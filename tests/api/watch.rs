@@ -380,6 +380,7 @@ async fn an_osv_record_turns_a_badge_insecure_once_with_its_aliases_and_a_withdr
     let reported = "github.com/w/reported";
     let fixed = "github.com/w/fixed";
     let es = "github.com/w/es";
+    let minimist = "github.com/w/minimist";
     app.put_report(
         plain,
         &report(json!([{ "purl": "pkg:npm/lodash@4.17.20", "latest": "4.17.20" }])),
@@ -400,6 +401,11 @@ async fn an_osv_record_turns_a_badge_insecure_once_with_its_aliases_and_a_withdr
     )
     .await;
     app.put_report(
+        minimist,
+        &report(json!([{ "purl": "pkg:npm/minimist@1.0.0", "latest": "1.0.0" }])),
+    )
+    .await;
+    app.put_report(
         es,
         &report(json!([{ "purl": "pkg:npm/lodash-es@4.17.20", "latest": "4.17.20" }])),
     )
@@ -411,27 +417,18 @@ async fn an_osv_record_turns_a_badge_insecure_once_with_its_aliases_and_a_withdr
     cve_twin["id"] = json!("CVE-2021-23337");
     cve_twin["aliases"] = json!(["GHSA-35jh-r3h4-6jhm"]);
     cve_twin["affected"] = json!([cve_twin["affected"][0].clone()]);
-    // lodash-es's part withdrawn: as if the GHSA had been withdrawn for it.
+    // A withdrawn record for minimist (the GHSA's shape, withdrawn): it must change nothing.
     let mut withdrawn = lodash_record();
     withdrawn["id"] = json!("GHSA-0000-0000-0000");
     withdrawn["aliases"] = json!([]);
     withdrawn["withdrawn"] = json!("2024-01-01T00:00:00Z");
-    withdrawn["affected"] = json!([withdrawn["affected"][1].clone()]);
-    let only_withdrawn = osv_directory(&[("withdrawn.json", withdrawn.clone())]);
-    let source = only_withdrawn.path().to_str().unwrap().to_owned();
-    let watcher = start_watcher(&pool, &[("DEPBADGE_ADVISORIES", &source)]).await;
-    let as_of = eventually("the sources read", || async {
-        let document = document(&app, es).await;
-        document["advisories_as_of"].as_str().map(str::to_owned)
-    })
-    .await;
-    assert!(!as_of.is_empty());
-    assert_eq!(label(&app, es).await, "dependencies: up to date");
-    drop(watcher);
+    withdrawn["affected"][0]["package"]["name"] = json!("minimist");
+    withdrawn["affected"] = json!([withdrawn["affected"][0].clone()]);
 
     let records = osv_directory(&[
         ("GHSA-35jh-r3h4-6jhm.json", lodash_record()),
         ("CVE-2021-23337.json", cve_twin),
+        ("withdrawn.json", withdrawn),
     ]);
     let source = records.path().to_str().unwrap().to_owned();
     let watcher = start_watcher(&pool, &[("DEPBADGE_ADVISORIES", &source)]).await;
@@ -439,6 +436,10 @@ async fn an_osv_record_turns_a_badge_insecure_once_with_its_aliases_and_a_withdr
         (label(&app, plain).await == "dependencies: 1 insecure").then_some(())
     })
     .await;
+    // Read in the same pass and recomputed in the same transaction as lodash: the withdrawn
+    // record would show by now.
+    assert_eq!(label(&app, minimist).await, "dependencies: up to date");
+    assert!(document(&app, plain).await["advisories_as_of"].is_string());
     let document_plain = document(&app, plain).await;
     let advisories = document_plain["dependencies"][0]["advisories"]
         .as_array()
@@ -457,7 +458,7 @@ async fn an_osv_record_turns_a_badge_insecure_once_with_its_aliases_and_a_withdr
     );
     assert_eq!(document_reported["counts"]["vulnerable"], 1);
     assert_eq!(label(&app, fixed).await, "dependencies: up to date");
-    // lodash-es is in the GHSA record too: it turns, through the record that is not withdrawn.
+    // lodash-es is in the GHSA record too.
     eventually("lodash-es turning insecure", || async {
         (label(&app, es).await == "dependencies: 1 insecure").then_some(())
     })
@@ -654,4 +655,91 @@ async fn a_newer_release_reaches_the_json_even_when_the_status_stays(pool: PgPoo
     })
     .await;
     assert_eq!(label(&app, slug).await, "dependencies: 1 of 1 outdated");
+}
+
+async fn scrape_process(server: &crate::binary::Server) -> String {
+    match reqwest::get(format!("http://{}/metrics", server.admin)).await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Every `depbadge_registry_requests_total` series of a scrape, summed.
+fn registry_requests(metrics: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|line| line.starts_with("depbadge_registry_requests_total{"))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .sum()
+}
+
+#[sqlx::test]
+async fn two_watchers_poll_as_one_and_the_standby_takes_over_after_sigkill(pool: PgPool) {
+    let registry = StandIn::start().await;
+    registry.answer("/left-pad", Reply::ok(npm_left_pad("1.3.0")));
+    let app = spawn_listening_app(pool.clone(), &[]).await;
+    let slug = "github.com/w/failover";
+    app.put_report(
+        slug,
+        &report(json!([{ "purl": "pkg:npm/left-pad@1.3.0", "latest": "1.3.0" }])),
+    )
+    .await;
+    let url = database_url(&pool);
+    let env = [
+        ("DEPBADGE_REGISTRY_NPM", registry.base.as_str()),
+        ("DEPBADGE_WATCH_INTERVAL", "1s"),
+        ("DEPBADGE_LOG_FORMAT", "text"),
+    ];
+    let mut watchers = [
+        crate::binary::start_watcher(&url, &env),
+        crate::binary::start_watcher(&url, &env),
+    ];
+    // Exactly one is active, and only it asks the registry.
+    let active = eventually("one active watcher", || async {
+        let a = sample(&scrape_process(&watchers[0]).await, "depbadge_watch_active");
+        let b = sample(&scrape_process(&watchers[1]).await, "depbadge_watch_active");
+        match (a, b) {
+            (Some(1.0), Some(0.0)) => Some(0),
+            (Some(0.0), Some(1.0)) => Some(1),
+            _ => None,
+        }
+    })
+    .await;
+    let standby = 1 - active;
+    eventually("three checks", || async {
+        (registry.asked("/left-pad").len() >= 3).then_some(())
+    })
+    .await;
+    let asked = registry.asked("/left-pad").len() as f64;
+    let by_active = registry_requests(&scrape_process(&watchers[active]).await);
+    let by_standby = registry_requests(&scrape_process(&watchers[standby]).await);
+    assert_eq!(by_standby, 0.0, "the standby asked the registry");
+    assert!(
+        by_active >= 3.0 && by_active <= asked,
+        "{by_active} counted, {asked} received"
+    );
+
+    // SIGKILL: no goodbye; PostgreSQL ends its session and frees the lock.
+    watchers[active].child.kill().unwrap();
+    watchers[active].child.wait().unwrap();
+    let killed = Instant::now();
+    eventually("the standby taking over", || async {
+        (sample(
+            &scrape_process(&watchers[standby]).await,
+            "depbadge_watch_active",
+        ) == Some(1.0))
+        .then_some(())
+    })
+    .await;
+    println!(
+        "the standby took over {:?} after the SIGKILL",
+        killed.elapsed()
+    );
+    registry.answer("/left-pad", Reply::ok(npm_left_pad("1.4.0")));
+    eventually(
+        "the badge turning through the new active watcher",
+        || async { (label(&app, slug).await == "dependencies: 1 of 1 outdated").then_some(()) },
+    )
+    .await;
+    assert!(registry_requests(&scrape_process(&watchers[standby]).await) >= 1.0);
 }
