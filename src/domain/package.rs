@@ -44,12 +44,31 @@ impl Package {
             }
             _ => parsed.name().to_owned(),
         };
+        // The purl parser lowercases Go module paths, but they are case-sensitive (the module
+        // proxy escapes capitals): the path is taken as the purl writes it.
+        let name = match ecosystem {
+            Ecosystem::Golang => go_module_path(purl).unwrap_or(name),
+            _ => name,
+        };
         Ok(Self {
             ecosystem,
             name,
             version,
         })
     }
+}
+
+/// The module path of a `pkg:golang/…@…` purl, percent-decoded, case kept.
+fn go_module_path(purl: &str) -> Option<String> {
+    let rest = purl
+        .get(..11)?
+        .eq_ignore_ascii_case("pkg:golang/")
+        .then(|| &purl[11..])?;
+    let path = rest.split(['@', '?', '#']).next()?.trim_matches('/');
+    let decoded = percent_encoding::percent_decode_str(path)
+        .decode_utf8()
+        .ok()?;
+    (!decoded.is_empty()).then(|| decoded.into_owned())
 }
 
 #[cfg(test)]
@@ -73,6 +92,18 @@ mod tests {
                 "golang",
                 "golang.org/x/net",
                 "v0.17.0",
+            ),
+            (
+                "pkg:golang/github.com/BurntSushi/toml@v1.5.0",
+                "golang",
+                "github.com/BurntSushi/toml",
+                "v1.5.0",
+            ),
+            (
+                "pkg:golang/github.com/Azure/azure-sdk-for-go@v68.0.0%2Bincompatible",
+                "golang",
+                "github.com/Azure/azure-sdk-for-go",
+                "v68.0.0+incompatible",
             ),
             ("pkg:pypi/django@4.2.7", "pypi", "django", "4.2.7"),
             ("pkg:gem/rails@7.1.2", "gem", "rails", "7.1.2"),

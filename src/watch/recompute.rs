@@ -93,7 +93,8 @@ pub async fn upkeep(context: Arc<Context>) {
         .iter()
         .map(|(registry, _)| registry.ecosystem())
         .collect();
-    let mut ticks = tokio::time::interval(UPKEEP);
+    // At most the check interval apart, so that a short interval (tests, a demo) prunes soon.
+    let mut ticks = tokio::time::interval(UPKEEP.min(context.settings.interval));
     let mut last_prune = tokio::time::Instant::now();
     loop {
         ticks.tick().await;

@@ -743,3 +743,256 @@ async fn two_watchers_poll_as_one_and_the_standby_takes_over_after_sigkill(pool:
     .await;
     assert!(registry_requests(&scrape_process(&watchers[standby]).await) >= 1.0);
 }
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/registries/{name}")).unwrap()
+}
+
+/// PyPI's `/pypi/six/json` (captured), with `info.version` set to `newest`.
+fn pypi_six(newest: &str) -> String {
+    let mut document: Value = serde_json::from_str(&fixture("pypi-six.json")).unwrap();
+    document["info"]["version"] = json!(newest);
+    document.to_string()
+}
+
+/// The sparse index file of `log` (captured), with `extra` lines appended.
+fn crates_log(extra: &[&str]) -> String {
+    let mut index = fixture("crates-log");
+    for vers in extra {
+        index.push_str(&format!("{{\"name\":\"log\",\"vers\":\"{vers}\",\"deps\":[],\"cksum\":\"00\",\"features\":{{}},\"yanked\":false}}\n"));
+    }
+    index
+}
+
+#[sqlx::test]
+async fn every_registry_is_read_in_its_own_shape(pool: PgPool) {
+    let registry = StandIn::start().await;
+    let (npm, pypi, cargo, gem, go) = (
+        "/left-pad",
+        "/pypi/six/json",
+        "/3/l/log",
+        "/api/v1/versions/rake/latest.json",
+        "/github.com/!burnt!sushi/toml/@latest",
+    );
+    registry.answer(npm, Reply::ok(npm_left_pad("1.3.0")));
+    registry.answer(pypi, Reply::ok(pypi_six("1.17.0")));
+    registry.answer(cargo, Reply::ok(crates_log(&[])));
+    registry.answer(gem, Reply::ok(r#"{"version":"13.2.1"}"#));
+    registry.answer(
+        go,
+        Reply::ok(r#"{"Version":"v1.5.0","Time":"2025-03-01T10:00:00Z"}"#),
+    );
+    registry.answer(
+        "/pypi/six/1.17.0/json",
+        Reply::ok(r#"{"info":{"version":"1.17.0"},"vulnerabilities":[]}"#),
+    );
+    let app = spawn_listening_app(pool.clone(), &[]).await;
+    let slug = "github.com/w/every";
+    app.put_report(
+        slug,
+        &report(json!([
+            { "purl": "pkg:npm/left-pad@1.3.0" },
+            { "purl": "pkg:pypi/six@1.17.0" },
+            { "purl": "pkg:cargo/log@0.4.35" },
+            { "purl": "pkg:gem/rake@13.2.1" },
+            { "purl": "pkg:golang/github.com/BurntSushi/toml@v1.5.0" },
+        ])),
+    )
+    .await;
+    // No `latest` in the report: unknown, until the registries say.
+    assert_eq!(label(&app, slug).await, "dependencies: unknown");
+    let base = registry.base.as_str();
+    let _watcher = start_watcher(
+        &pool,
+        &[
+            ("DEPBADGE_REGISTRY_NPM", base),
+            ("DEPBADGE_REGISTRY_PYPI", base),
+            ("DEPBADGE_REGISTRY_CARGO", base),
+            ("DEPBADGE_REGISTRY_GEM", base),
+            ("DEPBADGE_REGISTRY_GOLANG", base),
+        ],
+    )
+    .await;
+    eventually("every registry's newest", || async {
+        (label(&app, slug).await == "dependencies: up to date").then_some(())
+    })
+    .await;
+    let read = document(&app, slug).await;
+    for dependency in read["dependencies"].as_array().unwrap() {
+        assert_eq!(dependency["latest_source"], "registry", "{dependency}");
+        assert_eq!(dependency["freshness"], "up-to-date", "{dependency}");
+    }
+
+    // A release in each: a yanked and a pre-release crate do not count.
+    registry.answer(npm, Reply::ok(npm_left_pad("1.4.0")));
+    registry.answer(pypi, Reply::ok(pypi_six("1.18.0")));
+    registry.answer(gem, Reply::ok(r#"{"version":"13.3.0"}"#));
+    registry.answer(
+        go,
+        Reply::ok(r#"{"Version":"v1.6.0","Time":"2026-03-01T10:00:00Z"}"#),
+    );
+    registry.answer(cargo, Reply::ok(crates_log(&["0.5.0-rc.1"])));
+    eventually("four of five outdated", || async {
+        (label(&app, slug).await == "dependencies: 4 of 5 outdated").then_some(())
+    })
+    .await;
+    registry.answer(cargo, Reply::ok(crates_log(&["0.5.0-rc.1", "0.4.36"])));
+    eventually("five of five outdated", || async {
+        (label(&app, slug).await == "dependencies: 5 of 5 outdated").then_some(())
+    })
+    .await;
+    let read = document(&app, slug).await;
+    let latest: Vec<&str> = read["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["latest"].as_str().unwrap())
+        .collect();
+    assert_eq!(latest, ["1.4.0", "1.18.0", "0.4.36", "13.3.0", "v1.6.0"]);
+
+    // PyPI lists an advisory for the release in use (the shape of its JSON API).
+    registry.answer(
+        "/pypi/six/1.17.0/json",
+        Reply::ok(
+            json!({"info": {"version": "1.17.0"}, "vulnerabilities": [{
+                "aliases": ["CVE-2099-0001"], "details": "…", "fixed_in": ["1.18.0"],
+                "id": "PYSEC-2099-1", "link": "https://osv.dev/vulnerability/PYSEC-2099-1",
+                "source": "osv", "summary": null, "withdrawn": null}]})
+            .to_string(),
+        ),
+    );
+    eventually("six insecure through PyPI", || async {
+        (label(&app, slug).await == "dependencies: 1 insecure").then_some(())
+    })
+    .await;
+    let read = document(&app, slug).await;
+    assert_eq!(
+        read["dependencies"][1]["advisories"][0]["id"],
+        "PYSEC-2099-1"
+    );
+    assert_eq!(
+        read["dependencies"][1]["advisories"][0]["severity"],
+        "unknown"
+    );
+}
+
+#[sqlx::test]
+async fn an_osv_all_zip_is_read_from_a_url_with_conditional_requests(pool: PgPool) {
+    let registry = StandIn::start().await;
+    let archive = {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        zip.start_file(
+            "GHSA-35jh-r3h4-6jhm.json",
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        std::io::Write::write_all(&mut zip, lodash_record().to_string().as_bytes()).unwrap();
+        zip.finish().unwrap().into_inner()
+    };
+    // The body is served as text by the stand-in: the archive's bytes as one Latin-1-free
+    // string would not survive, so it is served by a route of its own.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let hits = Arc::new(Mutex::new(Vec::<Option<String>>::new()));
+    let seen = hits.clone();
+    let router = axum::Router::new().route(
+        "/npm/all.zip",
+        axum::routing::get(move |headers: HeaderMap| {
+            let archive = archive.clone();
+            let seen = seen.clone();
+            async move {
+                let condition = headers
+                    .get("if-none-match")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                seen.lock().unwrap().push(condition.clone());
+                if condition.as_deref() == Some("\"zip1\"") {
+                    return (StatusCode::NOT_MODIFIED, [("etag", "\"zip1\"")], Vec::new());
+                }
+                (StatusCode::OK, [("etag", "\"zip1\"")], archive)
+            }
+        }),
+    );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    drop(registry);
+    let app = spawn_listening_app(pool.clone(), &[]).await;
+    let slug = "github.com/w/zip";
+    app.put_report(
+        slug,
+        &report(json!([{ "purl": "pkg:npm/lodash@4.17.20", "latest": "4.17.20" }])),
+    )
+    .await;
+    let url = format!("http://{address}/npm/all.zip");
+    let _watcher = start_watcher(&pool, &[("DEPBADGE_ADVISORIES", &url)]).await;
+    eventually("insecure through the archive", || async {
+        (label(&app, slug).await == "dependencies: 1 insecure").then_some(())
+    })
+    .await;
+    eventually("a conditional read", || async {
+        hits.lock()
+            .unwrap()
+            .iter()
+            .any(|c| c.as_deref() == Some("\"zip1\""))
+            .then_some(())
+    })
+    .await;
+    // A 304 keeps what the archive said.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(label(&app, slug).await, "dependencies: 1 insecure");
+    assert_eq!(
+        hits.lock().unwrap()[0],
+        None,
+        "the first read is unconditional"
+    );
+}
+
+#[sqlx::test]
+async fn reports_written_without_the_index_are_indexed_and_unnamed_packages_are_forgotten(
+    pool: PgPool,
+) {
+    let registry = StandIn::start().await;
+    registry.answer("/left-pad", Reply::ok(npm_left_pad("2.0.0")));
+    let app = spawn_listening_app(pool.clone(), &[]).await;
+    let slug = "github.com/w/older";
+    app.put_report(
+        slug,
+        &report(json!([{ "purl": "pkg:npm/left-pad@1.3.0", "latest": "1.3.0" }])),
+    )
+    .await;
+    // As a release before the watcher leaves it: no reverse-index entry, no watched package.
+    sqlx::query("UPDATE projects SET packages = NULL, packages_sha256 = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM watched_packages")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let _watcher = start_watcher(&pool, &[("DEPBADGE_REGISTRY_NPM", &registry.base)]).await;
+    eventually("indexed, watched and recomputed", || async {
+        (label(&app, slug).await == "dependencies: 1 of 1 outdated").then_some(())
+    })
+    .await;
+    let packages: Vec<String> = sqlx::query_scalar("SELECT unnest(packages) FROM projects")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(packages, ["npm/left-pad"]);
+
+    // Deleted: no report names left-pad any more, and it is no longer checked.
+    let deleted = app
+        .client
+        .delete(app.url(&format!("/v1/projects/{slug}")))
+        .bearer_auth(crate::helpers::TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 204);
+    eventually("forgotten", || async {
+        let left: i64 = sqlx::query_scalar("SELECT count(*) FROM watched_packages")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        (left == 0).then_some(())
+    })
+    .await;
+}
