@@ -41,4 +41,7 @@ check_alerts() {
   expect_broken_rule 's/  and sum(rate(depbadge_badge_cache_requests_total{result!="absent"}\[10m\])) > 1/  and sum(rate(depbadge_badge_cache_requests_total{result!="absent"}[10m])) >= 0/' "hit ratio with no traffic"
   expect_broken_rule 's|/ sum(rate(depbadge_badge_cache_requests_total{result!="absent"}\[10m\]))|/ sum(rate(depbadge_badge_cache_requests_total[10m]))|' "hit ratio counting unknown slugs"
   expect_broken_rule 's/  and sum(rate(depbadge_badge_cache_requests_total{result!="absent"}\[10m\])) > 1/  and sum(rate(depbadge_badge_cache_requests_total[10m])) > 1/' "traffic counting unknown slugs"
+  expect_broken_rule 's/expr: max(depbadge_watch_overdue_seconds) > max(depbadge_watch_interval_seconds)/expr: max(depbadge_watch_overdue_seconds) > 2 * max(depbadge_watch_interval_seconds)/' "overdue by two intervals"
+  expect_broken_rule 's/expr: sum(depbadge_watch_active) < 1 or absent(depbadge_watch_active)/expr: sum(depbadge_watch_active) < 1/' "no watcher running is not noticed"
+  expect_broken_rule 's/expr: sum(depbadge_watch_active) < 1 or/expr: max(depbadge_watch_active) < 0 or/' "no active watcher never fires"
 }

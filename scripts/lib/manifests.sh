@@ -2,7 +2,7 @@
 # Sourced by scripts/test, after validators.sh. Schema validation of openshift/ as `oc apply -k`
 # sees it: kustomize renders the folder, kubernetes-validate checks the core kinds (strict, for
 # Kubernetes 1.30 and 1.37), tests/manifests/validate.mjs the others (Route, ServiceMonitor,
-# PrometheusRule), and an object that neither has a schema for is an error.
+# PodMonitor, PrometheusRule), and an object that neither has a schema for is an error.
 
 # validate_manifests DIR: 0 when every object of the kustomization in DIR is valid.
 validate_manifests() {
@@ -44,7 +44,7 @@ expect_invalid() {
 }
 
 check_manifests() {
-  log "validating openshift/ (kustomize build; Kubernetes 1.30 and 1.37 schemas; Route, ServiceMonitor, PrometheusRule)"
+  log "validating openshift/ (kustomize build; Kubernetes 1.30 and 1.37 schemas; Route, ServiceMonitor, PodMonitor, PrometheusRule)"
   validate_manifests openshift/
   log "each validator refuses a broken manifest"
   expect_invalid deployment.yaml 's/^  replicas: 3$/  replicas: three/' "Deployment (replicas not a number)"
@@ -55,6 +55,8 @@ check_manifests() {
   expect_invalid servicemonitor.yaml 's/^  endpoints:$/  endpoint:/' "ServiceMonitor (no endpoints)"
   expect_invalid prometheusrule.yaml 's/^    - name: depbadge$/    - name: [depbadge]/' "PrometheusRule (group name not a string)"
   expect_invalid prometheusrule.yaml 's/^          for: 1m$/          for: one minute/' "PrometheusRule (for: not a duration)"
+  expect_invalid watch-podmonitor.yaml 's/^    - port: metrics$/    - port: [metrics]/' "PodMonitor (port not a string)"
+  expect_invalid watch-deployment.yaml 's/^  replicas: 2$/  replicas: two/' "watch Deployment (replicas not a number)"
   expect_invalid route.yaml '$a ---\napiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: gadget' "object of a kind without a schema"
   log "yamllint --strict openshift/"
   yamllint --strict -d '{extends: default, rules: {line-length: {max: 120}, document-start: disable}}' openshift/

@@ -24,4 +24,4 @@ mod pages;
 mod push;
 mod reports;
 mod upgrades;
-mod watch;
+pub mod watch;

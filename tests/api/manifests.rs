@@ -33,10 +33,14 @@ fn items(value: &Value) -> &Vec<Value> {
         .unwrap_or_else(|| panic!("not a list: {value:?}"))
 }
 
-/// Containers of the Deployment and the migration Job.
+/// Containers of the Deployments and the migration Job.
 fn containers() -> Vec<(String, Value)> {
     let mut all = Vec::new();
-    for file in ["deployment.yaml", "migration-job.yaml"] {
+    for file in [
+        "deployment.yaml",
+        "watch-deployment.yaml",
+        "migration-job.yaml",
+    ] {
         for container in items(&load(file)["spec"]["template"]["spec"]["containers"]) {
             all.push((
                 format!("{file}/{}", text(&container["name"])),
@@ -65,12 +69,13 @@ fn kustomization_lists_every_manifest_and_only_existing_ones() {
 fn every_environment_variable_is_one_the_binary_reads() {
     let read = |name: &str| SETTINGS.iter().any(|setting| setting.name == name);
     let known = |name: &str| read(name) || name.strip_suffix("_FILE").is_some_and(read);
-    let configmap = load("configmap.yaml");
-    for name in configmap["data"].as_mapping().unwrap().keys() {
-        assert!(
-            known(text(name)),
-            "configmap.yaml sets {name:?}, which depbadge does not read"
-        );
+    for file in ["configmap.yaml", "watch-configmap.yaml"] {
+        for name in load(file)["data"].as_mapping().unwrap().keys() {
+            assert!(
+                known(text(name)),
+                "{file} sets {name:?}, which depbadge does not read"
+            );
+        }
     }
     for (where_, container) in containers() {
         for env in container["env"].as_sequence().into_iter().flatten() {
@@ -246,6 +251,88 @@ async fn probes_and_scrapes_use_paths_and_ports_the_binary_serves(pool: PgPool) 
             .as_u64()
             .unwrap()
             > 10
+    );
+}
+
+/// The watcher's Deployment: its configuration is valid, its probes are on paths its admin
+/// listener serves, its pods are scraped, and it runs two replicas (one active, one standby).
+#[sqlx::test]
+async fn the_watcher_deployment_probes_and_scrapes_what_depbadge_watch_serves(pool: PgPool) {
+    let deployment = load("watch-deployment.yaml");
+    assert_eq!(deployment["spec"]["replicas"].as_u64(), Some(2));
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        items(&container["args"])
+            .iter()
+            .map(text)
+            .collect::<Vec<_>>(),
+        ["watch"]
+    );
+    let env: Vec<(String, String)> = ["configmap.yaml", "watch-configmap.yaml"]
+        .into_iter()
+        .flat_map(|file| {
+            load(file)["data"]
+                .as_mapping()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (text(k).to_owned(), text(v).to_owned()))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let config = Config::from_sources(&Sources::from_env(env.clone()).unwrap())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(config.watch.registries.len(), 5, "every registry is named");
+    assert!(!config.watch.advisories.is_empty());
+    let port = &items(&container["ports"])[0];
+    assert_eq!(text(&port["name"]), "metrics");
+    assert_eq!(
+        port["containerPort"].as_u64(),
+        Some(u64::from(config.metrics_addr.port()))
+    );
+
+    let watcher = crate::watch::start_watcher(&pool, &[]).await;
+    for probe in ["startupProbe", "readinessProbe", "livenessProbe"] {
+        let get = &container[probe]["httpGet"];
+        assert_eq!(text(&get["port"]), "metrics", "{probe}");
+        let path = text(&get["path"]);
+        let url = format!("http://{}{path}", watcher.admin);
+        let status = crate::watch::eventually(probe, || async {
+            let status = reqwest::get(&url).await.ok()?.status().as_u16();
+            (status == 200).then_some(status)
+        })
+        .await;
+        assert_eq!(status, 200, "{probe} {path}");
+    }
+    let monitor = load("watch-podmonitor.yaml");
+    let endpoint = &monitor["spec"]["podMetricsEndpoints"][0];
+    assert_eq!(text(&endpoint["port"]), "metrics");
+    let metrics = reqwest::get(format!(
+        "http://{}{}",
+        watcher.admin,
+        text(&endpoint["path"])
+    ))
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap();
+    assert!(metrics.contains("depbadge_watch_active"), "{metrics}");
+    let pod_labels = &deployment["spec"]["template"]["metadata"]["labels"];
+    for (key, value) in monitor["spec"]["selector"]["matchLabels"]
+        .as_mapping()
+        .unwrap()
+    {
+        assert_eq!(
+            &pod_labels[text(key)],
+            value,
+            "the PodMonitor selects the pods by {key:?}"
+        );
+    }
+    // The badge Deployment's selector does not take the watcher's pods (nor the reverse).
+    let server = load("deployment.yaml");
+    assert_ne!(
+        server["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"],
+        deployment["spec"]["selector"]["matchLabels"]["app.kubernetes.io/component"]
     );
 }
 

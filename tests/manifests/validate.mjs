@@ -7,6 +7,7 @@ import { parseAllDocuments } from "yaml";
 import Ajv from "ajv";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
+import { PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
 
 const CORE = new Set([
   "v1/ConfigMap", "v1/Secret", "v1/Service", "apps/v1/Deployment", "batch/v1/Job",
@@ -21,6 +22,7 @@ const validateRoute = ajv.compile(routeSchema);
 const models = {
   "monitoring.coreos.com/v1/ServiceMonitor": (object) => new ServiceMonitor(object).validate(),
   "monitoring.coreos.com/v1/PrometheusRule": (object) => new PrometheusRule(object).validate(),
+  "monitoring.coreos.com/v1/PodMonitor": (object) => new PodMonitor(object).validate(),
   "route.openshift.io/v1/Route": (object) => {
     if (!validateRoute(object)) {
       throw new Error(ajv.errorsText(validateRoute.errors, { dataVar: "route" }));
