@@ -1,4 +1,4 @@
-//! The command line (docs/contract.md §7): `depbadge [serve]`, `migrate`, `config`, `render`, `status SLUG`,
+//! The command line (docs/contract.md §7): `depbadge [serve]`, `watch`, `migrate`, `config`, `render`, `status SLUG`,
 //! `export [FILE]`, `import FILE`.
 //! Exit codes: 0 success, 1 failure at run time, 2 invalid configuration or usage.
 

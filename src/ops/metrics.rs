@@ -450,11 +450,15 @@ impl Metrics {
     }
 
     pub fn record_registry_request(&self, registry: &str, result: &str) {
+        self.record_registry_request_count(registry, result, 1);
+    }
+
+    pub fn record_registry_request_count(&self, registry: &str, result: &str, requests: u64) {
         self.counter(
             REGISTRY_REQUESTS,
             &[("registry", registry), ("result", result)],
         )
-        .increment(1);
+        .increment(requests);
     }
 
     pub fn set_watch_packages(&self, packages: u64) {

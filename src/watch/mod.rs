@@ -70,8 +70,19 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let metrics = Metrics::new();
+    // Every series exists from the start, at 0: a rate over a counter that appears late misses
+    // its first increments, and an alert cannot tell "none" from "not scraped".
     metrics.set_watch_active(false);
     metrics.set_watch_interval(config.watch.interval);
+    metrics.set_watch_packages(0);
+    metrics.set_watch_overdue(0.0);
+    metrics.set_advisories_loaded(0);
+    metrics.record_status_recomputes(0);
+    for (registry, _) in &config.watch.registries {
+        for result in registries::RESULTS {
+            metrics.record_registry_request_count(registry.ecosystem(), result, 0);
+        }
+    }
     let state = WatchState::default();
     let client = reqwest::Client::builder()
         .user_agent(user_agent(config.public_url.as_deref()))

@@ -19,6 +19,9 @@ use crate::db::watch::{self as db, Checked, DuePackage};
 use crate::domain::watch::osv::pypi_release_rules;
 use crate::domain::watch::registry::{Registry, pypi_release_url};
 
+/// The `result` label values of `depbadge_registry_requests_total`.
+pub const RESULTS: [&str; 5] = ["changed", "unchanged", "not_found", "error", "throttled"];
+
 /// Packages taken per query; the pacer spaces their requests.
 const BATCH: i64 = 100;
 /// Requests to one registry in flight at once (the rate limits how many start each second).

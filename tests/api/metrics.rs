@@ -177,6 +177,25 @@ async fn the_readme_lists_every_metric(pool: PgPool) {
         .filter_map(|rest| rest.split(' ').next())
         .collect();
     assert!(names.len() >= 10, "{metrics}");
+    // And the watcher's, which registers every series at start.
+    let watcher = crate::watch::start_watcher(
+        &app.pool,
+        &[("DEPBADGE_REGISTRY_NPM", "http://127.0.0.1:9")],
+    )
+    .await;
+    let watched = watcher.metrics().await;
+    let mut names = names;
+    names.extend(
+        watched
+            .lines()
+            .filter_map(|line| line.strip_prefix("# TYPE "))
+            .filter_map(|rest| rest.split(' ').next())
+            .map(|name| &*Box::leak(name.to_owned().into_boxed_str())),
+    );
+    assert!(
+        names.contains("depbadge_registry_requests_total"),
+        "{watched}"
+    );
     for name in names {
         assert!(
             readme.contains(&format!("`{name}")),
