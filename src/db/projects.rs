@@ -273,7 +273,7 @@ pub async fn find(
                           FROM dependencies d WHERE d.slug = p.slug), '[]'::json)
                 END AS dependencies,
                 (SELECT json_agg(json_build_object('key', w.key, 'latest', w.latest, 'advisories', w.osv_advisories || w.registry_advisories, 'checked_at', w.checked_at))
-                 FROM watched_packages w WHERE w.key = ANY(p.packages)) AS watched,
+                 FROM UNNEST(p.packages) AS k (key) JOIN watched_packages w ON w.key = k.key) AS watched,
                 (SELECT advisories_as_of FROM watch_state) AS advisories_as_of
          FROM projects p JOIN project_statuses s ON s.slug = p.slug AND s.scope = $2
          WHERE p.slug = $1",
@@ -454,7 +454,8 @@ pub async fn recompute(
 ) -> Result<Recomputed, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // Locked in slug order, like any writer's single row: the report read here stays the
-    // project's report until the statuses computed from it are written.
+    // project's report until the statuses computed from it are written. Joins with the batch,
+    // never `= ANY($1)`: a bound array is not hashed (see `watch::project_watch`).
     let rows = sqlx::query(
         "SELECT p.slug, p.analyzed_at, p.report_sha256, p.packages_sha256,
                 CASE WHEN p.dependencies_sha256 = p.report_sha256 THEN p.dependencies
@@ -464,14 +465,15 @@ pub async fn recompute(
                               ORDER BY d.position)
                           FROM dependencies d WHERE d.slug = p.slug), '[]'::json)
                 END AS dependencies
-         FROM projects p WHERE p.slug = ANY($1) ORDER BY p.slug FOR UPDATE",
+         FROM UNNEST($1::text[]) AS batch (slug) JOIN projects p ON p.slug = batch.slug
+         ORDER BY p.slug FOR UPDATE OF p",
     )
     .bind(slugs)
     .fetch_all(&mut *tx)
     .await?;
     let stored: std::collections::HashMap<(String, String), Summary> = sqlx::query(
-        "SELECT slug, scope, status, total, up_to_date, outdated, vulnerable, unknown
-         FROM project_statuses WHERE slug = ANY($1)",
+        "SELECT s.slug, s.scope, s.status, s.total, s.up_to_date, s.outdated, s.vulnerable, s.unknown
+         FROM UNNEST($1::text[]) AS batch (slug) JOIN project_statuses s ON s.slug = batch.slug",
     )
     .bind(slugs)
     .fetch_all(&mut *tx)
