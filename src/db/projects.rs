@@ -146,7 +146,8 @@ pub async fn write_report(
         .await?;
     insert_rows(&mut *tx, slug, &report.dependencies).await?;
     let summaries = domain_watch::summaries(&report.dependencies, &project_watch.packages);
-    upsert_statuses(&mut *tx, slug, &summaries, report.analyzed_at, now).await?;
+    let rows = status_writes(slug.key(), &summaries, report.analyzed_at);
+    upsert_statuses(&mut *tx, &rows, now).await?;
     notify(&mut *tx, slug).await?;
     tx.commit().await?;
     Ok(written(outcome))
@@ -185,37 +186,63 @@ async fn insert_rows(
     Ok(())
 }
 
-/// Writes the status of each scope selection; `updated_at` (the badge's `Last-Modified`) is now.
-pub(super) async fn upsert_statuses(
-    executor: impl PgExecutor<'_>,
-    slug: &Slug,
+/// One scope's status of one project, to be written.
+pub(super) struct StatusWrite<'a> {
+    pub slug_key: &'a str,
+    pub selection: ScopeSelection,
+    pub summary: Summary,
+    pub analyzed_at: DateTime<Utc>,
+}
+
+/// A project's statuses as rows to write, one per scope selection.
+fn status_writes<'a>(
+    slug_key: &'a str,
     summaries: &[(ScopeSelection, Summary)],
     analyzed_at: DateTime<Utc>,
+) -> Vec<StatusWrite<'a>> {
+    summaries
+        .iter()
+        .map(|(selection, summary)| StatusWrite {
+            slug_key,
+            selection: *selection,
+            summary: *summary,
+            analyzed_at,
+        })
+        .collect()
+}
+
+/// Writes statuses, any number of projects in one statement; `updated_at` (the badge's
+/// `Last-Modified`) is now.
+pub(super) async fn upsert_statuses(
+    executor: impl PgExecutor<'_>,
+    rows: &[StatusWrite<'_>],
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let count = |f: fn(&Counts) -> u32| -> Vec<i32> {
-        summaries
-            .iter()
-            .map(|(_, s)| i32::try_from(f(&s.counts)).unwrap_or(i32::MAX))
+        rows.iter()
+            .map(|row| i32::try_from(f(&row.summary.counts)).unwrap_or(i32::MAX))
             .collect()
     };
     sqlx::query(
         "INSERT INTO project_statuses (slug, scope, status, total, up_to_date, outdated, vulnerable, unknown, analyzed_at, updated_at)
-         SELECT $1, t.*, $9, $10 FROM UNNEST($2::text[], $3::text[], $4::int4[], $5::int4[], $6::int4[], $7::int4[], $8::int4[]) AS t
+         SELECT t.*, $10 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int4[], $5::int4[], $6::int4[], $7::int4[], $8::int4[], $9::timestamptz[]) AS t
          ON CONFLICT (slug, scope) DO UPDATE SET
              status = EXCLUDED.status, total = EXCLUDED.total, up_to_date = EXCLUDED.up_to_date,
              outdated = EXCLUDED.outdated, vulnerable = EXCLUDED.vulnerable, unknown = EXCLUDED.unknown,
              analyzed_at = EXCLUDED.analyzed_at, updated_at = EXCLUDED.updated_at",
     )
-    .bind(slug.key())
-    .bind(summaries.iter().map(|(selection, _)| selection.as_str()).collect::<Vec<_>>())
-    .bind(summaries.iter().map(|(_, s)| s.status.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.slug_key).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.selection.as_str()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|row| row.summary.status.as_str()).collect::<Vec<_>>())
     .bind(count(|c| c.total))
     .bind(count(|c| c.up_to_date))
     .bind(count(|c| c.outdated))
     .bind(count(|c| c.vulnerable))
     .bind(count(|c| c.unknown))
-    .bind(analyzed_at)
+    .bind(rows.iter().map(|row| row.analyzed_at).collect::<Vec<_>>())
     .bind(now)
     .execute(executor)
     .await?;
@@ -224,9 +251,20 @@ pub(super) async fn upsert_statuses(
 
 /// Queued with the transaction: PostgreSQL delivers it to listeners only if the write commits.
 pub(super) async fn notify(executor: impl PgExecutor<'_>, slug: &Slug) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_notify($1, $2)")
+    notify_all(executor, &[slug.key()]).await
+}
+
+/// [`notify`] for many projects, in one statement.
+pub(super) async fn notify_all(
+    executor: impl PgExecutor<'_>,
+    slug_keys: &[&str],
+) -> Result<(), sqlx::Error> {
+    if slug_keys.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("SELECT pg_notify($1, slug) FROM UNNEST($2::text[]) AS s (slug)")
         .bind(REPORT_CHANNEL)
-        .bind(slug.key())
+        .bind(slug_keys)
         .execute(executor)
         .await?;
     Ok(())
@@ -517,6 +555,8 @@ pub async fn recompute(
     keys.dedup();
     let known = watch::project_watch(&mut tx, &keys).await?;
 
+    let mut writes = Vec::new();
+    let mut announced = Vec::new();
     let mut changed = 0;
     for project in &projects {
         if !project.indexed {
@@ -535,20 +575,15 @@ pub async fn recompute(
                 == Some(summary)
         });
         if !same {
-            upsert_statuses(
-                &mut *tx,
-                &project.slug,
-                &summaries,
-                project.analyzed_at,
-                now,
-            )
-            .await?;
+            writes.extend(status_writes(project.slug.key(), &summaries, project.analyzed_at));
             changed += 1;
         }
         if announce_all || !same {
-            notify(&mut *tx, &project.slug).await?;
+            announced.push(project.slug.key());
         }
     }
+    upsert_statuses(&mut *tx, &writes, now).await?;
+    notify_all(&mut *tx, &announced).await?;
     tx.commit().await?;
     Ok(Recomputed {
         projects: projects.len(),
