@@ -191,7 +191,7 @@ async fn check(
         advisories_changed = pypi_advisories(&context, &base, &pace, &package).await;
     }
     if changed || advisories_changed {
-        tracing::info!(key = %package.key, newest = ?package.latest, "watch: package changed");
+        tracing::info!(key = %package.key, was = ?package.latest, "watch: package changed");
         let _ = context.changed.send(package.key);
     }
 }
