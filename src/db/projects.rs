@@ -575,7 +575,11 @@ pub async fn recompute(
                 == Some(summary)
         });
         if !same {
-            writes.extend(status_writes(project.slug.key(), &summaries, project.analyzed_at));
+            writes.extend(status_writes(
+                project.slug.key(),
+                &summaries,
+                project.analyzed_at,
+            ));
             changed += 1;
         }
         if announce_all || !same {

@@ -444,3 +444,79 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn osv_ecosystems_map_to_purl_types_and_registries_name_theirs() {
+    for (osv, purl) in [
+        ("npm", "npm"),
+        ("PyPI", "pypi"),
+        ("crates.io", "cargo"),
+        ("RubyGems", "gem"),
+        ("Go", "golang"),
+        ("Packagist", "composer"),
+        ("Maven", "maven"),
+        ("NuGet", "nuget"),
+    ] {
+        assert_eq!(osv::purl_type(osv), Some(purl), "{osv}");
+    }
+    assert_eq!(osv::purl_type("Debian:12"), None);
+    let labels: Vec<&str> = Registry::ALL.iter().map(|r| r.ecosystem()).collect();
+    assert_eq!(labels, ["npm", "pypi", "cargo", "gem", "golang"]);
+    let accepts: Vec<Option<&str>> = Registry::ALL.iter().map(|r| r.accept()).collect();
+    assert_eq!(
+        accepts,
+        [
+            Some("application/vnd.npm.install-v1+json"),
+            None,
+            None,
+            None,
+            None
+        ]
+    );
+}
+
+#[test]
+fn only_semver_and_ecosystem_ranges_are_kept_and_the_database_severity_wins() {
+    let mut record: serde_json::Value = serde_json::from_str(LODASH_GHSA).unwrap();
+    record["affected"][0]["ranges"] = serde_json::json!([
+        {"type": "GIT", "repo": "https://github.com/lodash/lodash", "events": [{"introduced": "0"}, {"fixed": "3469357"}]},
+        {"type": "SEMVER", "events": [{"introduced": "1.0.0"}, {"fixed": "2.0.0"}]},
+    ]);
+    // The database says LOW although the vector scores high: the database's word is taken.
+    record["database_specific"]["severity"] = "LOW".into();
+    let rules = osv::read_record(record.to_string().as_bytes()).unwrap();
+    assert_eq!(rules[0].1.ranges.len(), 1);
+    assert!(rules[0].1.affects(&Ecosystem::Npm, "1.5.0"));
+    assert!(!rules[0].1.affects(&Ecosystem::Npm, "4.17.20"));
+    assert_eq!(rules[0].1.severity, Severity::Low);
+    // Without it, the highest of several vectors: medium (5.3) and critical (9.8).
+    record["database_specific"] = serde_json::json!({});
+    record["severity"] = serde_json::json!([
+        {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"},
+        {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"},
+        {"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:L/I:N/A:N"},
+    ]);
+    let rules = osv::read_record(record.to_string().as_bytes()).unwrap();
+    assert_eq!(rules[0].1.severity, Severity::Critical);
+}
+
+#[test]
+fn every_dependency_is_applied_in_order() {
+    let deps = vec![
+        dependency("npm", "a", "1.0.0", Some("1.0.0")),
+        dependency("npm", "b", "1.0.0", None),
+    ];
+    let mut known = HashMap::new();
+    known.insert(
+        "npm/b".to_owned(),
+        Watched {
+            latest: Some("2.0.0".into()),
+            advisories: vec![],
+        },
+    );
+    let applied = apply_all(&deps, &known);
+    assert_eq!(applied.len(), 2);
+    assert_eq!(applied[0].latest_source, Some(LatestSource::Report));
+    assert_eq!(applied[1].dependency.latest.as_deref(), Some("2.0.0"));
+    assert_eq!(applied[1].latest_source, Some(LatestSource::Registry));
+}
