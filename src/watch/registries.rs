@@ -327,3 +327,55 @@ async fn pypi_advisories(context: &Context, base: &str, pace: &Pace, package: &D
         .await
         .unwrap_or(false)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, value.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_or_an_http_date() {
+        assert_eq!(retry_after(&headers("3")), Some(Duration::from_secs(3)));
+        assert_eq!(
+            retry_after(&headers(" 120 ")),
+            Some(Duration::from_secs(120))
+        );
+        let in_an_hour =
+            httpdate::fmt_http_date(std::time::SystemTime::now() + Duration::from_secs(3600));
+        let wait = retry_after(&headers(&in_an_hour)).unwrap();
+        assert!(
+            wait > Duration::from_secs(3500) && wait <= Duration::from_secs(3600),
+            "{wait:?}"
+        );
+        let past = httpdate::fmt_http_date(std::time::SystemTime::now() - Duration::from_secs(60));
+        assert_eq!(retry_after(&headers(&past)), Some(Duration::ZERO));
+        assert_eq!(retry_after(&headers("soon")), None);
+        assert_eq!(retry_after(&HeaderMap::new()), None);
+    }
+
+    /// The clock is tokio's, paused: it moves only when every task waits, so the slots are
+    /// exact whatever the machine's speed.
+    #[tokio::test(start_paused = true)]
+    async fn slots_are_spaced_by_the_rate_and_a_pause_holds_them() {
+        let pace = Pace::new(10);
+        let start = Instant::now();
+        for _ in 0..3 {
+            pace.slot().await;
+        }
+        assert_eq!(start.elapsed(), Duration::from_millis(200));
+        assert!(!pace.paused());
+        pace.pause(Duration::from_secs(3));
+        assert!(pace.paused());
+        // A shorter pause does not shorten a longer one.
+        pace.pause(Duration::from_secs(1));
+        let before = Instant::now();
+        pace.slot().await;
+        assert_eq!(before.elapsed(), Duration::from_secs(3));
+        assert!(!pace.paused());
+    }
+}
