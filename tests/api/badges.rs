@@ -391,10 +391,13 @@ async fn read_thrice(app: &TestApp, path: &str) -> String {
 async fn a_kept_answer_is_the_one_the_router_gives(pool: PgPool) {
     use crate::metrics::{sample, scrape};
 
-    let app = // Listening first: the cache is flushed when listening starts, which would drop the kept
+    // Listening first: the cache is flushed when listening starts, which would drop the kept
     // answer between the requests below.
-    spawn_listening_app(pool, &[]).await;
+    let app = spawn_listening_app(pool, &[]).await;
     app.put_report("github.com/a/b", &spec_example()).await;
+    // And the write's own notification heard: arriving later, it would invalidate the answer
+    // kept meanwhile (under load it did).
+    crate::metrics::wait_for_sample(&app, "depbadge_notifications_received_total", 1.0).await;
     for (path, route) in [
         ("/badges/github.com/a/b.svg", "/badges/{*path}"),
         ("/badge/build-passing-brightgreen.svg", "/badge/{*spec}"),
@@ -479,6 +482,8 @@ async fn a_kept_answer_never_answers_what_it_does_not_show(pool: PgPool) {
     let analyzed_at = chrono::Utc::now() - chrono::Duration::seconds(stale_after - 3);
     let report = report_at(&analyzed_at.to_rfc3339(), "5.0.0", 2);
     assert_eq!(app.put_report(slug, &report).await.status().as_u16(), 201);
+    // The write's own notification heard first: arriving later, it would drop the kept answer.
+    crate::metrics::wait_for_sample(&app, "depbadge_notifications_received_total", 1.0).await;
     let path = format!("/badges/{slug}.svg");
     let kept_answers = |metrics: &str| {
         sample(
