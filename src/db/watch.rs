@@ -187,13 +187,16 @@ pub enum Checked {
     Failed,
 }
 
-/// Records a check's outcome, and when the package is next due.
+/// Records a check's outcome, and that the package is next due `next_check_in` from now, by
+/// the database's clock: the one the due query compares with (a watcher whose clock is off
+/// must not make packages due never, or always).
 pub async fn record_check(
     pool: &sqlx::PgPool,
     key: &str,
     checked: &Checked,
-    next_check_at: DateTime<Utc>,
+    next_check_in: std::time::Duration,
 ) -> Result<(), sqlx::Error> {
+    let next_check_in = next_check_in.as_secs_f64();
     let query = match checked {
         Checked::Found {
             newest,
@@ -201,30 +204,30 @@ pub async fn record_check(
             last_modified,
         } => sqlx::query(
             "UPDATE watched_packages SET latest = COALESCE($3, latest), etag = $4, last_modified = $5,
-                 checked_at = now(), next_check_at = $2, failures = 0
+                 checked_at = now(), next_check_at = now() + make_interval(secs => $2), failures = 0
              WHERE key = $1",
         )
         .bind(key)
-        .bind(next_check_at)
+        .bind(next_check_in)
         .bind(newest.as_deref())
         .bind(etag.as_deref())
         .bind(last_modified.as_deref()),
         Checked::NotModified => sqlx::query(
-            "UPDATE watched_packages SET checked_at = now(), next_check_at = $2, failures = 0
+            "UPDATE watched_packages SET checked_at = now(), next_check_at = now() + make_interval(secs => $2), failures = 0
              WHERE key = $1",
         )
         .bind(key)
-        .bind(next_check_at),
+        .bind(next_check_in),
         Checked::NotFound => sqlx::query(
-            "UPDATE watched_packages SET next_check_at = $2, failures = 0 WHERE key = $1",
+            "UPDATE watched_packages SET next_check_at = now() + make_interval(secs => $2), failures = 0 WHERE key = $1",
         )
         .bind(key)
-        .bind(next_check_at),
+        .bind(next_check_in),
         Checked::Failed => sqlx::query(
-            "UPDATE watched_packages SET next_check_at = $2, failures = failures + 1 WHERE key = $1",
+            "UPDATE watched_packages SET next_check_at = now() + make_interval(secs => $2), failures = failures + 1 WHERE key = $1",
         )
         .bind(key)
-        .bind(next_check_at),
+        .bind(next_check_in),
     };
     query.execute(pool).await?;
     Ok(())

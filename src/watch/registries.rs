@@ -6,7 +6,6 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chrono::Utc;
 use reqwest::StatusCode;
 use reqwest::header::{
     ACCEPT, ETAG, HeaderMap, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
@@ -178,11 +177,8 @@ async fn check(
             .min(interval),
         _ => interval,
     };
-    let next_check_at =
-        Utc::now() + chrono::Duration::from_std(next).unwrap_or(chrono::Duration::hours(6));
     let confirmed = matches!(checked, Checked::Found { .. } | Checked::NotModified);
-    if let Err(error) = db::record_check(&context.pool, &package.key, &checked, next_check_at).await
-    {
+    if let Err(error) = db::record_check(&context.pool, &package.key, &checked, next).await {
         tracing::warn!(%error, key = %package.key, "watch: cannot record a check");
         return;
     }
