@@ -44,6 +44,8 @@ pub struct StatusRow {
 pub struct Written {
     pub outcome: WriteOutcome,
     pub watch: ProjectWatch,
+    /// The report's status for each scope selection, with what the watcher knows.
+    pub summaries: Vec<(ScopeSelection, Summary)>,
 }
 
 pub async fn write_report(
@@ -56,9 +58,11 @@ pub async fn write_report(
     let keys = domain_watch::report_keys(&report.dependencies);
     let mut tx = pool.begin().await?;
     let project_watch = watch::project_watch(&mut tx, &keys).await?;
+    let summaries = domain_watch::summaries(&report.dependencies, &project_watch.packages);
     let written = |outcome| Written {
         outcome,
         watch: project_watch.clone(),
+        summaries: summaries.clone(),
     };
 
     // Claims the slug for a new project; the report itself is written below, by the statement
@@ -145,7 +149,6 @@ pub async fn write_report(
         .execute(&mut *tx)
         .await?;
     insert_rows(&mut *tx, slug, &report.dependencies).await?;
-    let summaries = domain_watch::summaries(&report.dependencies, &project_watch.packages);
     let rows = status_writes(slug.key(), &summaries, report.analyzed_at);
     upsert_statuses(&mut *tx, &rows, now).await?;
     notify(&mut *tx, slug).await?;

@@ -60,6 +60,17 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// Unknown lowest, then low to critical: to take the highest of several.
+    pub fn rank(self) -> u8 {
+        match self {
+            Self::Unknown => 0,
+            Self::Low => 1,
+            Self::Medium => 2,
+            Self::High => 3,
+            Self::Critical => 4,
+        }
+    }
+
     /// A severity as tools write it (`HIGH`, `moderate`, ...); `None` for anything else.
     pub fn from_label(label: &str) -> Option<Self> {
         match label.to_ascii_lowercase().as_str() {

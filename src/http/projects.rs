@@ -120,8 +120,10 @@ pub async fn put(
         _ => ReportResult::Unchanged,
     });
     tracing::info!(writer, slug = %slug.key(), changed, dependencies = report.dependencies.len(), "report received");
-    let summary = domain_watch::summaries(&report.dependencies, &written.watch.packages)
-        .into_iter()
+    let summary = written
+        .summaries
+        .iter()
+        .copied()
         .find(|(scope, _)| *scope == selection)
         .map_or(Summary::NO_REPORT, |(_, summary)| summary);
     let mut document = ProjectDocument::new(

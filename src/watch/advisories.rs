@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::header::{IF_MODIFIED_SINCE, IF_NONE_MATCH};
 
 use super::Context;
 use crate::db::watch as db;
@@ -164,14 +164,7 @@ async fn fetch_archive(
         (StatusCode::OK, _) => {}
         (status, _) => return Err(format!("{url}: {status}")),
     }
-    let header = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    };
-    let (etag, last_modified) = (header(ETAG), header(LAST_MODIFIED));
+    let (etag, last_modified) = super::registries::validators(response.headers());
     // To a file, not to memory: an ecosystem's archive is hundreds of MB.
     let mut file = tempfile_in_tmp().map_err(|e| e.to_string())?;
     let mut written: u64 = 0;

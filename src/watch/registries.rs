@@ -226,14 +226,7 @@ async fn ask(
             Answer::Throttled(retry_after(response.headers()).unwrap_or(DEFAULT_RETRY_AFTER))
         }
         StatusCode::OK => {
-            let header = |name| {
-                response
-                    .headers()
-                    .get(name)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            let (etag, last_modified) = (header(ETAG), header(LAST_MODIFIED));
+            let (etag, last_modified) = validators(response.headers());
             let Some(body) = body(response).await else {
                 return Answer::Checked(Checked::Failed);
             };
@@ -271,6 +264,17 @@ async fn body(mut response: reqwest::Response) -> Option<Vec<u8>> {
             Err(_) => return None,
         }
     }
+}
+
+/// The `ETag` and `Last-Modified` of an answer, for the next conditional request.
+pub fn validators(headers: &HeaderMap) -> (Option<String>, Option<String>) {
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    (text(ETAG), text(LAST_MODIFIED))
 }
 
 /// `Retry-After` in seconds or as an HTTP date.

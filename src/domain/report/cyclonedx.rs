@@ -306,7 +306,7 @@ impl Collected {
             .ratings
             .iter()
             .filter_map(|rating| rating.severity.as_deref().and_then(Severity::from_label))
-            .max_by_key(|severity| rank(*severity))
+            .max_by_key(|severity| severity.rank())
             .unwrap_or(Severity::Unknown);
         let url = vulnerability
             .source
@@ -364,16 +364,6 @@ fn scope_of(component: &Component) -> Scope {
         Scope::Optional
     } else {
         Scope::Runtime
-    }
-}
-
-fn rank(severity: Severity) -> u8 {
-    match severity {
-        Severity::Unknown => 0,
-        Severity::Low => 1,
-        Severity::Medium => 2,
-        Severity::High => 3,
-        Severity::Critical => 4,
     }
 }
 

@@ -108,16 +108,7 @@ pub fn apply(dependency: &Dependency, watched: Option<&Watched>) -> Watchful {
         };
     };
     let ecosystem = Ecosystem::from_purl_type(&dependency.ecosystem);
-    let (latest, latest_source) = match (reported, watched.latest.as_deref()) {
-        (None, None) => (None, None),
-        (Some(report), None) => (Some(report), Some(LatestSource::Report)),
-        (None, Some(registry)) => (Some(registry), Some(LatestSource::Registry)),
-        (Some(report), Some(registry)) => match ecosystem.compare(report, registry) {
-            Some(Ordering::Less) => (Some(registry), Some(LatestSource::Registry)),
-            // Equal, higher, or not comparable: the report's stands.
-            _ => (Some(report), Some(LatestSource::Report)),
-        },
-    };
+    let (latest, latest_source) = chosen_latest(reported, watched, &ecosystem);
     let advisories = merged_advisories(
         &dependency.advisories,
         &watched.advisories,
@@ -139,6 +130,39 @@ pub fn apply(dependency: &Dependency, watched: Option<&Watched>) -> Watchful {
         },
         latest_source,
     }
+}
+
+/// The higher of the report's and the registry's newest release, in the ecosystem's order (the
+/// report's when they are equal or do not compare), and where it came from.
+fn chosen_latest<'a>(
+    reported: Option<&'a str>,
+    watched: &'a Watched,
+    ecosystem: &Ecosystem,
+) -> (Option<&'a str>, Option<LatestSource>) {
+    match (reported, watched.latest.as_deref()) {
+        (None, None) => (None, None),
+        (Some(report), None) => (Some(report), Some(LatestSource::Report)),
+        (None, Some(registry)) => (Some(registry), Some(LatestSource::Registry)),
+        (Some(report), Some(registry)) => match ecosystem.compare(report, registry) {
+            Some(Ordering::Less) => (Some(registry), Some(LatestSource::Registry)),
+            // Equal, higher, or not comparable: the report's stands.
+            _ => (Some(report), Some(LatestSource::Report)),
+        },
+    }
+}
+
+/// The freshness [`apply`] gives, without building the dependency: what statuses need, for
+/// every dependency of every recomputed project.
+fn watched_freshness(dependency: &Dependency, watched: &Watched) -> Freshness {
+    let ecosystem = Ecosystem::from_purl_type(&dependency.ecosystem);
+    let (latest, _) = chosen_latest(dependency.latest.as_deref(), watched, &ecosystem);
+    // Counting each advisory once changes how many there are, never whether there is one.
+    let vulnerable = !dependency.advisories.is_empty()
+        || watched
+            .advisories
+            .iter()
+            .any(|rule| rule.affects(&ecosystem, &dependency.version));
+    Freshness::of(&ecosystem, &dependency.version, latest, vulnerable)
 }
 
 /// The report's advisories, then each matching rule whose id and aliases are all new.
@@ -190,7 +214,7 @@ pub fn summaries(
             let watched = watched.get(&package_key(&d.ecosystem, &d.name));
             let freshness = match watched {
                 None => d.freshness,
-                Some(_) => apply(d, watched).dependency.freshness,
+                Some(watched) => watched_freshness(d, watched),
             };
             (d.scope, freshness)
         })

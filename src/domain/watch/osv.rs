@@ -243,17 +243,7 @@ fn cvss_severity(scores: &[SeverityScore]) -> Option<Severity> {
             cvss::Severity::High => Severity::High,
             cvss::Severity::Critical => Severity::Critical,
         })
-        .max_by_key(|s| rank(*s))
-}
-
-fn rank(severity: Severity) -> u8 {
-    match severity {
-        Severity::Unknown => 0,
-        Severity::Low => 1,
-        Severity::Medium => 2,
-        Severity::High => 3,
-        Severity::Critical => 4,
-    }
+        .max_by_key(|severity| severity.rank())
 }
 
 /// The advisories PyPI lists for one release (`GET /pypi/NAME/VERSION/json`,

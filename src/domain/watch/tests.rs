@@ -520,3 +520,45 @@ fn every_dependency_is_applied_in_order() {
     assert_eq!(applied[1].dependency.latest.as_deref(), Some("2.0.0"));
     assert_eq!(applied[1].latest_source, Some(LatestSource::Registry));
 }
+
+#[test]
+fn the_freshness_statuses_use_is_the_one_apply_gives() {
+    let rules: Vec<AdvisoryRule> = lodash_rules().into_iter().map(|(_, r)| r).collect();
+    let mut reported = dependency("npm", "lodash", "4.17.21", Some("4.17.21"));
+    reported.advisories.push(Advisory {
+        id: "X-1".into(),
+        severity: Severity::Low,
+        url: None,
+    });
+    let dependencies = [
+        dependency("npm", "lodash", "4.17.20", Some("4.17.20")),
+        dependency("npm", "lodash", "4.17.21", None),
+        dependency("npm", "lodash", "4.17.21", Some("5.0.0")),
+        dependency("npm", "lodash", "not a version", Some("1.0.0")),
+        reported,
+    ];
+    let known = [
+        Watched::default(),
+        Watched {
+            latest: Some("4.17.21".into()),
+            advisories: vec![],
+        },
+        Watched {
+            latest: Some("4.18.0".into()),
+            advisories: rules.clone(),
+        },
+        Watched {
+            latest: None,
+            advisories: rules,
+        },
+    ];
+    for d in &dependencies {
+        for w in &known {
+            assert_eq!(
+                watched_freshness(d, w),
+                apply(d, Some(w)).dependency.freshness,
+                "{d:?} {w:?}"
+            );
+        }
+    }
+}
