@@ -22,7 +22,7 @@ use moka::ops::compute::Op;
 use moka::sync::Cache;
 
 use super::known::KnownSlugs;
-use crate::domain::{ScopeSelection, ScopeStatus, StoredProject};
+use crate::domain::{Access, GuardedStatus, ScopeSelection, StoredProject};
 
 #[derive(Debug, Clone)]
 struct Entry<V, F = ()> {
@@ -98,11 +98,11 @@ impl<A> KeptSlot<A> {
 
 /// `A`: what may be kept with a fresh status (see [`KeptSlot`]).
 pub struct ProjectStore<A> {
-    statuses: Cache<SlugScope, Entry<Option<ScopeStatus>, KeptSlot<A>>>,
+    statuses: Cache<SlugScope, Entry<Option<GuardedStatus>, KeptSlot<A>>>,
     documents: Cache<SlugScope, Entry<Document>>,
     /// Reads in flight, so that requests missing the same key at once share one database read
     /// (a popular badge just invalidated, with many clients waiting for it).
-    status_reads: moka::future::Cache<SlugScope, Option<ScopeStatus>>,
+    status_reads: moka::future::Cache<SlugScope, Option<GuardedStatus>>,
     document_reads: moka::future::Cache<SlugScope, Document>,
     ttl: Duration,
     /// Bumped when the notification connection (re)starts: every older entry is stale.
@@ -132,8 +132,9 @@ impl<A: Send + Sync + 'static> ProjectStore<A> {
             statuses: Cache::builder()
                 .max_capacity(half)
                 .weigher(
-                    move |key: &SlugScope, _: &Entry<Option<ScopeStatus>, KeptSlot<A>>| {
-                        weight(key.0.len() + STATUS_ENTRY_OVERHEAD + kept_bytes)
+                    move |key: &SlugScope, entry: &Entry<Option<GuardedStatus>, KeptSlot<A>>| {
+                        let keys = entry.value.as_ref().map_or(0, |s| access_bytes(&s.access));
+                        weight(key.0.len() + STATUS_ENTRY_OVERHEAD + kept_bytes + keys)
                     },
                 )
                 .build(),
@@ -156,7 +157,7 @@ impl<A: Send + Sync + 'static> ProjectStore<A> {
         }
     }
 
-    pub fn status(&self, slug_key: &str, scope: ScopeSelection) -> Lookup<Option<ScopeStatus>> {
+    pub fn status(&self, slug_key: &str, scope: ScopeSelection) -> Lookup<Option<GuardedStatus>> {
         self.lookup(&self.statuses, slug_key, scope)
             .map(|entry| entry.value)
     }
@@ -167,7 +168,7 @@ impl<A: Send + Sync + 'static> ProjectStore<A> {
         &self,
         slug_key: &str,
         scope: ScopeSelection,
-    ) -> (Lookup<Option<ScopeStatus>>, Option<KeptSlot<A>>) {
+    ) -> (Lookup<Option<GuardedStatus>>, Option<KeptSlot<A>>) {
         match self.lookup(&self.statuses, slug_key, scope) {
             Lookup::Fresh(entry) => (Lookup::Fresh(entry.value), Some(entry.kept)),
             other => (other.map(|entry| entry.value), None),
@@ -215,7 +216,7 @@ impl<A: Send + Sync + 'static> ProjectStore<A> {
         &self,
         slug_key: &str,
         scope: ScopeSelection,
-        status: Option<ScopeStatus>,
+        status: Option<GuardedStatus>,
         ticket: ReadTicket,
     ) {
         self.statuses
@@ -239,8 +240,8 @@ impl<A: Send + Sync + 'static> ProjectStore<A> {
         &self,
         slug_key: &str,
         scope: ScopeSelection,
-        read: impl Future<Output = Result<Option<ScopeStatus>, E>>,
-    ) -> Result<Option<ScopeStatus>, Arc<E>> {
+        read: impl Future<Output = Result<Option<GuardedStatus>, E>>,
+    ) -> Result<Option<GuardedStatus>, Arc<E>> {
         self.coalesced(&self.status_reads, &self.statuses, slug_key, scope, read)
             .await
     }
@@ -394,7 +395,20 @@ fn document_bytes(project: &StoredProject) -> usize {
                     .sum::<usize>()
         })
         .sum();
-    std::mem::size_of::<StoredProject>() + slug + dependencies + tools + watched
+    std::mem::size_of::<StoredProject>()
+        + slug
+        + dependencies
+        + tools
+        + watched
+        + access_bytes(&project.access)
+}
+
+/// What a private project's read keys add to an entry: an id and a digest each, in an `Arc`.
+fn access_bytes(access: &Access) -> usize {
+    match access {
+        Access::Public => 0,
+        Access::Private(keys) => 64 + keys.len() * (std::mem::size_of::<[u8; 32]>() + 36 + 32),
+    }
 }
 
 #[cfg(test)]
@@ -402,20 +416,23 @@ mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
-    use crate::domain::{Counts, Status, Summary};
+    use crate::domain::{Counts, ScopeStatus, Status, Summary};
 
     /// Nothing kept with statuses: what is kept is the HTTP layer's (tested there).
     type Store = ProjectStore<()>;
 
-    fn status() -> Option<ScopeStatus> {
+    fn status() -> Option<GuardedStatus> {
         let at = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap();
-        Some(ScopeStatus {
-            summary: Summary {
-                status: Status::UpToDate,
-                counts: Counts::default(),
+        Some(GuardedStatus {
+            status: ScopeStatus {
+                summary: Summary {
+                    status: Status::UpToDate,
+                    counts: Counts::default(),
+                },
+                analyzed_at: at,
+                updated_at: at,
             },
-            analyzed_at: at,
-            updated_at: at,
+            access: Access::Public,
         })
     }
 
@@ -538,10 +555,12 @@ mod tests {
                 analyzed_at: at,
                 updated_at: at,
                 tools: Vec::new(),
+                visibility: crate::domain::Visibility::Public,
             },
-            summary: status().unwrap().summary,
+            summary: status().unwrap().status.summary,
             dependencies: vec![dependency; dependencies],
             watch: crate::domain::project::ProjectWatch::default(),
+            access: Access::Public,
         }))
     }
 

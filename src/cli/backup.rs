@@ -1,6 +1,8 @@
 //! `depbadge export [FILE]` and `depbadge import FILE` (docs/contract.md §7): every report as JSON lines, for
 //! backup and restore. A line is a PUT body plus the slug and write time, so that an import goes
 //! through the same validation, the same out-of-order rule and the same NOTIFY as the API.
+//! A private project's line keeps its visibility and its read keys' digests (never a key: no key
+//! is stored), so that a restore keeps every key working.
 
 use std::io::{BufRead, Write};
 
@@ -8,8 +10,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
+use crate::db::access::{self, ExportedKey};
 use crate::db::projects::{self, WriteOutcome};
-use crate::domain::{Advisory, Report, ReportInput, Scope, ScopeSelection, Slug, ToolUsed};
+use crate::domain::{
+    Advisory, Report, ReportInput, Scope, ScopeSelection, Slug, ToolUsed, Visibility,
+};
 
 /// One exported report.
 #[derive(Debug, Serialize, Deserialize)]
@@ -21,6 +26,11 @@ pub struct Line {
     pub dependencies: Vec<LineDependency>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ToolUsed>,
+    /// Absent in exports of releases before private projects: as the import's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub read_keys: Vec<ExportedKey>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -50,6 +60,9 @@ pub async fn export(pool: &PgPool, out: &mut impl Write) -> Result<usize, String
         else {
             continue;
         };
+        let read_keys = access::exported(&mut *tx, &slug)
+            .await
+            .map_err(|e| e.to_string())?;
         let line = Line {
             slug: project.meta.slug.display().to_owned(),
             analyzed_at: project.meta.analyzed_at,
@@ -65,6 +78,8 @@ pub async fn export(pool: &PgPool, out: &mut impl Write) -> Result<usize, String
                 })
                 .collect(),
             tools: project.meta.tools,
+            visibility: Some(project.meta.visibility),
+            read_keys,
         };
         serde_json::to_writer(&mut *out, &line).map_err(|e| e.to_string())?;
         out.write_all(b"\n").map_err(|e| e.to_string())?;
@@ -86,7 +101,11 @@ pub struct ImportSummary {
 }
 
 /// Imports JSON lines; each line is its own transaction, so one bad line stops nothing else.
-pub async fn import(pool: &PgPool, input: impl BufRead) -> Result<ImportSummary, String> {
+pub async fn import(
+    pool: &PgPool,
+    input: impl BufRead,
+    default_visibility: Visibility,
+) -> Result<ImportSummary, String> {
     let mut summary = ImportSummary::default();
     for (index, line) in input.lines().enumerate() {
         let number = index + 1;
@@ -94,7 +113,7 @@ pub async fn import(pool: &PgPool, input: impl BufRead) -> Result<ImportSummary,
         if line.trim().is_empty() {
             continue;
         }
-        match import_line(pool, &line).await {
+        match import_line(pool, &line, default_visibility).await {
             Ok(WriteOutcome::Created(_)) => summary.created += 1,
             Ok(WriteOutcome::Updated(_)) => summary.updated += 1,
             Ok(WriteOutcome::Unchanged(_)) => summary.unchanged += 1,
@@ -105,7 +124,11 @@ pub async fn import(pool: &PgPool, input: impl BufRead) -> Result<ImportSummary,
     Ok(summary)
 }
 
-async fn import_line(pool: &PgPool, line: &str) -> Result<WriteOutcome, String> {
+async fn import_line(
+    pool: &PgPool,
+    line: &str,
+    default_visibility: Visibility,
+) -> Result<WriteOutcome, String> {
     let line: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
     let slug = Slug::parse(&line.slug).map_err(|e| format!("slug: {e}"))?;
     let dependencies = line
@@ -120,8 +143,9 @@ async fn import_line(pool: &PgPool, line: &str) -> Result<WriteOutcome, String> 
     )
     .map_err(|e| e.to_string())?;
     // Validated as of its original write time, so that nothing counts as "in the future".
-    let report = Report::from_input(input, line.updated_at.max(line.analyzed_at))
+    let mut report = Report::from_input(input, line.updated_at.max(line.analyzed_at))
         .map_err(|e| e.to_string())?;
+    report.visibility = line.visibility;
     // One write exported twice cannot differ. A line that does came from a replica that could
     // not read that report (release 0.1.0 beside migration 20261128150000 exported projects
     // without their dependencies): the stored report is kept.
@@ -140,8 +164,14 @@ async fn import_line(pool: &PgPool, line: &str) -> Result<WriteOutcome, String> 
             slug.display()
         ));
     }
-    projects::write_report(pool, &slug, &report, line.updated_at)
+    let outcome = projects::write_report(pool, &slug, &report, default_visibility, line.updated_at)
         .await
         .map(|written| written.outcome)
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string())?;
+    if !matches!(outcome, WriteOutcome::OutOfOrder { .. }) {
+        access::restore(pool, &slug, &line.read_keys)
+            .await
+            .map_err(|e| format!("{}: {e}", slug.display()))?;
+    }
+    Ok(outcome)
 }

@@ -360,11 +360,11 @@ async fn export(config: Config, file: Option<std::path::PathBuf>) -> Result<(), 
 async fn import(config: Config, file: &std::path::Path) -> Result<(), Failure> {
     let pool = connect(&config).await?;
     let summary = if file.as_os_str() == "-" {
-        backup::import(&pool, std::io::stdin().lock()).await
+        backup::import(&pool, std::io::stdin().lock(), config.default_visibility).await
     } else {
         let opened = std::fs::File::open(file)
             .map_err(|e| Failure::Run(format!("cannot read {}: {e}", file.display())))?;
-        backup::import(&pool, std::io::BufReader::new(opened)).await
+        backup::import(&pool, std::io::BufReader::new(opened), config.default_visibility).await
     }
     .map_err(|e| Failure::Run(format!("import failed: {e}")))?;
     for error in &summary.errors {

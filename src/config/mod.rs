@@ -12,10 +12,12 @@ mod values;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::domain::Visibility;
+
 pub use database::DatabaseSettings;
 pub use settings::{About, Fallback, SETTINGS, Setting};
 pub use sources::{Sources, variable_or_file};
-pub use tokens::ApiTokens;
+pub use tokens::{ApiTokens, Token};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -35,6 +37,8 @@ pub struct Config {
     pub shutdown_delay: Duration,
     pub max_report_bytes: usize,
     pub api_tokens: ApiTokens,
+    /// What a new project is when its first report does not say.
+    pub default_visibility: Visibility,
     pub migrate: bool,
     /// `None` when `DEPBADGE_STALE_AFTER` is 0: reports never go stale.
     pub stale_after: Option<Duration>,
@@ -121,6 +125,7 @@ impl Config {
             shutdown_delay: read.value(&settings::SHUTDOWN_DELAY)?,
             max_report_bytes: read.value(&settings::MAX_REPORT_BYTES)?,
             api_tokens: read.optional(&settings::API_TOKENS)?.unwrap_or_default(),
+            default_visibility: read.value(&settings::DEFAULT_VISIBILITY)?,
             migrate: read.value(&settings::MIGRATE)?,
             stale_after: read.value(&settings::STALE_AFTER)?,
             log_format: read.value(&settings::LOG_FORMAT)?,

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::values;
 use super::{ApiTokens, LogFormat};
+use crate::domain::Visibility;
 
 /// One setting, typed: its value is parsed from the variable (or its `_FILE`, or a flag) when
 /// given, else from `default`, by the same parser; so a default is spelled once, as a user
@@ -78,6 +79,7 @@ pub const SETTINGS: &[About] = &[
     SHUTDOWN_DELAY.about(),
     MAX_REPORT_BYTES.about(),
     API_TOKENS.about(),
+    DEFAULT_VISIBILITY.about(),
     MIGRATE.about(),
     STALE_AFTER.about(),
     LOG_FORMAT.about(),
@@ -196,7 +198,14 @@ pub const API_TOKENS: Setting<ApiTokens> = Setting {
     fallback: Fallback::Unset("(none: writes are refused)"),
     parse: ApiTokens::parse,
     show: token_names,
-    doc: "NAME:TOKEN per line (tokens of 16 characters or more); writes are refused without",
+    doc: "NAME:TOKEN (every slug) or NAME:TOKEN:PATTERNS (slugs and `prefix/*`, comma-separated) per line; tokens of 16 characters or more; writes are refused without",
+};
+pub const DEFAULT_VISIBILITY: Setting<Visibility> = Setting {
+    name: "DEPBADGE_DEFAULT_VISIBILITY",
+    fallback: Fallback::Default("public"),
+    parse: visibility,
+    show: display,
+    doc: "public or private: what a new project is when its first report does not say",
 };
 pub const MIGRATE: Setting<bool> = Setting {
     name: "DEPBADGE_MIGRATE",
@@ -367,10 +376,11 @@ fn token_names(tokens: &ApiTokens) -> String {
     if tokens.is_empty() {
         "(none: writes are refused)".to_owned()
     } else {
-        format!(
-            "(redacted: {})",
-            tokens.names().collect::<Vec<_>>().join(", ")
-        )
+        let scopes: Vec<String> = tokens
+            .scopes()
+            .map(|(name, scope)| format!("{name} for {scope}"))
+            .collect();
+        format!("(redacted: {})", scopes.join("; "))
     }
 }
 
@@ -416,6 +426,11 @@ fn connection_cap(value: &str) -> Result<usize, String> {
         .ok()
         .filter(|n| (1..=1_000_000).contains(n))
         .ok_or_else(|| format!("`{value}` is not a number from 1 to 1000000"))
+}
+
+fn visibility(value: &str) -> Result<Visibility, String> {
+    Visibility::parse(value.trim())
+        .ok_or_else(|| format!("`{value}` is not a visibility; use public or private"))
 }
 
 fn log_format(value: &str) -> Result<LogFormat, String> {

@@ -29,8 +29,9 @@ const SAMPLES: &[(&str, &str)] = &[
     ("DEPBADGE_MAX_REPORT_BYTES", "2MiB"),
     (
         "DEPBADGE_API_TOKENS",
-        "analyzer:0123456789abcdef0123\nci:fedcba9876543210fedc",
+        "analyzer:0123456789abcdef0123\nci:fedcba9876543210fedc:github.com/acme/*",
     ),
+    ("DEPBADGE_DEFAULT_VISIBILITY", "private"),
     ("DEPBADGE_MIGRATE", "true"),
     ("DEPBADGE_STALE_AFTER", "0"),
     ("DEPBADGE_LOG_FORMAT", "text"),
@@ -69,6 +70,7 @@ fn defaults_follow_the_spec() {
     assert_eq!(config.shutdown_delay, Duration::from_secs(5));
     assert_eq!(config.max_report_bytes, 1 << 20);
     assert!(config.api_tokens.is_empty());
+    assert_eq!(config.default_visibility, Visibility::Public);
     assert!(!config.migrate);
     assert_eq!(config.stale_after, Some(Duration::from_secs(30 * 86_400)));
     assert_eq!(config.log_format, LogFormat::Json);
@@ -96,7 +98,14 @@ fn every_variable_is_read_and_typed() {
     assert_eq!(config.cache_ttl, Duration::from_secs(90));
     assert_eq!(config.shutdown_delay, Duration::from_secs(11));
     assert_eq!(config.max_report_bytes, 2 << 20);
-    assert_eq!(config.api_tokens.verify("fedcba9876543210fedc"), Some("ci"));
+    assert_eq!(
+        config
+            .api_tokens
+            .verify("fedcba9876543210fedc")
+            .map(|token| (&*token.name, token.coverage.describe())),
+        Some(("ci", "github.com/acme/*".to_owned()))
+    );
+    assert_eq!(config.default_visibility, Visibility::Private);
     assert!(config.migrate);
     assert_eq!(config.stale_after, None);
     assert_eq!(config.log_format, LogFormat::Text);
@@ -278,7 +287,10 @@ fn a_file_variable_supplies_the_value_with_its_trailing_newline_trimmed() {
     let path = file.path().to_str().unwrap();
     let config = load(&[("DEPBADGE_API_TOKENS_FILE", path)]).unwrap();
     assert_eq!(
-        config.api_tokens.verify("0123456789abcdef0123"),
+        config
+            .api_tokens
+            .verify("0123456789abcdef0123")
+            .map(|token| &*token.name),
         Some("analyzer")
     );
 
@@ -410,7 +422,7 @@ fn the_printed_configuration_redacts_secrets() {
         "{printed}"
     );
     assert!(
-        printed.contains("DEPBADGE_API_TOKENS=(redacted: analyzer)"),
+        printed.contains("DEPBADGE_API_TOKENS=(redacted: analyzer for every slug)"),
         "{printed}"
     );
     assert!(

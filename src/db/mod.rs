@@ -1,6 +1,7 @@
 //! PostgreSQL access: the embedded migrations, and one module per aggregate. Functions take an
 //! executor or a pool and return `sqlx::Error`; the HTTP layer decides what a failure means.
 
+pub mod access;
 pub mod projects;
 pub mod schema;
 pub mod watch;

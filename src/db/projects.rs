@@ -6,12 +6,13 @@ use sqlx::types::Json;
 use sqlx::{PgExecutor, PgPool, Row};
 
 use super::REPORT_CHANNEL;
+use super::access::{ACCESS_COLUMNS, access_from_row};
 use super::watch::{self, WatchedRow};
 use crate::domain::project::ProjectWatch;
 use crate::domain::watch as domain_watch;
 use crate::domain::{
-    Counts, Dependency, ProjectMeta, Report, ScopeSelection, ScopeStatus, Slug, Status,
-    StoredProject, Summary, ToolUsed,
+    Counts, Coverage, Dependency, GuardedStatus, ProjectMeta, Report, ScopeSelection, ScopeStatus,
+    Slug, Status, StoredProject, Summary, ToolUsed, Visibility,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +53,7 @@ pub async fn write_report(
     pool: &PgPool,
     slug: &Slug,
     report: &Report,
+    default_visibility: Visibility,
     now: DateTime<Utc>,
 ) -> Result<Written, sqlx::Error> {
     let digest = report.content_digest();
@@ -68,8 +70,8 @@ pub async fn write_report(
     // Claims the slug for a new project; the report itself is written below, by the statement
     // that also replaces an existing one.
     let inserted = sqlx::query(
-        "INSERT INTO projects (slug, display_slug, analyzed_at, updated_at, created_at, report_sha256)
-         VALUES ($1, $2, $3, $4, $4, $5)
+        "INSERT INTO projects (slug, display_slug, analyzed_at, updated_at, created_at, report_sha256, visibility)
+         VALUES ($1, $2, $3, $4, $4, $5, $6)
          ON CONFLICT (slug) DO NOTHING",
     )
     .bind(slug.key())
@@ -77,6 +79,7 @@ pub async fn write_report(
     .bind(report.analyzed_at)
     .bind(now)
     .bind(&digest)
+    .bind(report.visibility.unwrap_or(default_visibility).as_str())
     .execute(&mut *tx)
     .await?
     .rows_affected()
@@ -88,24 +91,30 @@ pub async fn write_report(
             analyzed_at: report.analyzed_at,
             updated_at: now,
             tools: report.tools.clone(),
+            visibility: report.visibility.unwrap_or(default_visibility),
         })
     } else {
         // The conflicting row is committed (ON CONFLICT waited for its writer); lock it so that
         // the comparison below and the replacement are one step for any concurrent writer.
-        let stored = sqlx::query("SELECT display_slug, analyzed_at, updated_at, report_sha256, tools FROM projects WHERE slug = $1 FOR UPDATE")
+        let stored = sqlx::query("SELECT display_slug, analyzed_at, updated_at, report_sha256, tools, visibility FROM projects WHERE slug = $1 FOR UPDATE")
             .bind(slug.key())
             .fetch_one(&mut *tx)
             .await?;
         let Json(tools) = stored.try_get("tools")?;
+        let stored_visibility: String = stored.try_get("visibility")?;
         let meta = ProjectMeta {
             slug: Slug::from_stored(slug.key().to_owned(), stored.try_get("display_slug")?),
             analyzed_at: stored.try_get("analyzed_at")?,
             updated_at: stored.try_get("updated_at")?,
             tools,
+            visibility: Visibility::parse(&stored_visibility).unwrap_or(Visibility::Private),
         };
         let stored_digest: Vec<u8> = stored.try_get("report_sha256")?;
         let same_time = !report.analyzed_at_given || report.analyzed_at == meta.analyzed_at;
-        if stored_digest == digest && same_time {
+        let same_visibility = report
+            .visibility
+            .is_none_or(|visibility| visibility == meta.visibility);
+        if stored_digest == digest && same_time && same_visibility {
             return Ok(written(WriteOutcome::Unchanged(meta)));
         }
         if report.analyzed_at < meta.analyzed_at {
@@ -118,6 +127,7 @@ pub async fn write_report(
             analyzed_at: report.analyzed_at,
             updated_at: now,
             tools: report.tools.clone(),
+            visibility: report.visibility.unwrap_or(meta.visibility),
         })
     };
 
@@ -128,7 +138,8 @@ pub async fn write_report(
     sqlx::query(
         "UPDATE projects SET analyzed_at = $2, updated_at = $3, report_sha256 = $4, tools = $5,
                              dependencies = $6::json, dependencies_sha256 = $4,
-                             packages = $7, packages_sha256 = $4
+                             packages = $7, packages_sha256 = $4,
+                             visibility = COALESCE($8, visibility)
          WHERE slug = $1",
     )
     .bind(slug.key())
@@ -138,6 +149,7 @@ pub async fn write_report(
     .bind(Json(&report.tools))
     .bind(&dependencies)
     .bind(&keys)
+    .bind(report.visibility.map(Visibility::as_str))
     .execute(&mut *tx)
     .await?;
     watch::name_packages(&mut *tx, &keys, &project_watch, &report.dependencies).await?;
@@ -302,7 +314,8 @@ pub async fn find(
     slug: &Slug,
     selection: ScopeSelection,
 ) -> Result<Option<StoredProject>, sqlx::Error> {
-    let row = sqlx::query(
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
         "SELECT p.display_slug, p.analyzed_at, p.updated_at, p.tools,
                 s.status, s.total, s.up_to_date, s.outdated, s.vulnerable, s.unknown,
                 CASE WHEN p.dependencies_sha256 = p.report_sha256 THEN p.dependencies
@@ -315,10 +328,13 @@ pub async fn find(
                 END AS dependencies,
                 (SELECT json_agg(json_build_object('key', w.key, 'latest', w.latest, 'advisories', w.osv_advisories || w.registry_advisories, 'checked_at', w.checked_at))
                  FROM UNNEST(p.packages) AS k (key) JOIN watched_packages w ON w.key = k.key) AS watched,
-                (SELECT advisories_as_of FROM watch_state) AS advisories_as_of
+                (SELECT advisories_as_of FROM watch_state) AS advisories_as_of,
+                {ACCESS_COLUMNS}
          FROM projects p JOIN project_statuses s ON s.slug = p.slug AND s.scope = $2
-         WHERE p.slug = $1",
-    )
+         WHERE p.slug = $1"
+        )
+    });
+    let row = sqlx::query(SQL.as_str())
     .bind(slug.key())
     .bind(selection.as_str())
     .fetch_optional(executor)
@@ -330,16 +346,19 @@ pub async fn find(
         watched.map(|Json(rows)| rows).unwrap_or_default(),
         row.try_get("advisories_as_of")?,
     );
+    let access = access_from_row(&row)?;
     Ok(Some(StoredProject {
         meta: ProjectMeta {
             slug: Slug::from_stored(slug.key().to_owned(), row.try_get("display_slug")?),
             analyzed_at: row.try_get("analyzed_at")?,
             updated_at: row.try_get("updated_at")?,
             tools: row.try_get::<Json<Vec<ToolUsed>>, _>("tools")?.0,
+            visibility: access.visibility(),
         },
         summary: summary_from_row(&row)?,
         dependencies,
         watch,
+        access,
     }))
 }
 
@@ -370,37 +389,55 @@ pub async fn stored_version(
         .transpose()
 }
 
-/// The status of one project for one scope: a single primary-key lookup (the badge read).
+/// The status of one project for one scope, with who may read it: a primary-key lookup (the
+/// badge read).
 pub async fn find_scope_status(
     executor: impl PgExecutor<'_>,
     slug: &Slug,
     selection: ScopeSelection,
-) -> Result<Option<ScopeStatus>, sqlx::Error> {
-    sqlx::query(
-        "SELECT status, total, up_to_date, outdated, vulnerable, unknown, analyzed_at, updated_at
-         FROM project_statuses WHERE slug = $1 AND scope = $2",
-    )
-    .bind(slug.key())
-    .bind(selection.as_str())
-    .fetch_optional(executor)
-    .await?
-    .map(|row| scope_status_from_row(&row))
-    .transpose()
+) -> Result<Option<GuardedStatus>, sqlx::Error> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT s.status, s.total, s.up_to_date, s.outdated, s.vulnerable, s.unknown,
+                    s.analyzed_at, s.updated_at, {ACCESS_COLUMNS}
+             FROM project_statuses s JOIN projects p ON p.slug = s.slug
+             WHERE s.slug = $1 AND s.scope = $2"
+        )
+    });
+    sqlx::query(SQL.as_str())
+        .bind(slug.key())
+        .bind(selection.as_str())
+        .fetch_optional(executor)
+        .await?
+        .map(|row| {
+            Ok(GuardedStatus {
+                status: scope_status_from_row(&row)?,
+                access: access_from_row(&row)?,
+            })
+        })
+        .transpose()
 }
 
 /// One page of projects ordered by slug key, after `after` (keyset pagination), optionally only
 /// those with `status`. Returns up to `limit` rows.
+///
+/// Private projects are listed only when `private` covers them (`None`: to nobody).
 pub async fn list(
     executor: impl PgExecutor<'_>,
     selection: ScopeSelection,
     status: Option<Status>,
     after: Option<&str>,
     limit: i64,
+    private: Option<&Coverage>,
 ) -> Result<Vec<StatusRow>, sqlx::Error> {
+    let (exact, prefixes) = private.map(Coverage::split).unwrap_or_default();
     sqlx::query(
         "SELECT s.slug, p.display_slug, s.status, s.total, s.up_to_date, s.outdated, s.vulnerable, s.unknown, s.analyzed_at, s.updated_at
          FROM project_statuses s JOIN projects p ON p.slug = s.slug
          WHERE s.scope = $1 AND ($2::text IS NULL OR s.status = $2) AND ($3::text IS NULL OR s.slug > $3)
+           AND (p.visibility = 'public' OR $5
+                OR p.slug = ANY($6::text[])
+                OR EXISTS (SELECT 1 FROM UNNEST($7::text[]) AS c (prefix) WHERE starts_with(p.slug, c.prefix)))
          ORDER BY s.slug
          LIMIT $4",
     )
@@ -408,6 +445,9 @@ pub async fn list(
     .bind(status.map(Status::as_str))
     .bind(after)
     .bind(limit)
+    .bind(private.is_some_and(Coverage::covers_everything))
+    .bind(exact)
+    .bind(prefixes)
     .fetch_all(executor)
     .await?
     .iter()

@@ -79,10 +79,20 @@ pub fn contraction_in(sql: &str) -> Vec<&'static str> {
         }
         code.push(' ');
     }
-    let words: Vec<&str> = code
+    let mut words: Vec<&str> = code
         .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
         .filter(|w| !w.is_empty())
         .collect();
+    // `ON DELETE CASCADE` and `ON UPDATE` in a new foreign key say what happens to added rows;
+    // they are not statements.
+    let mut i = 0;
+    while i + 1 < words.len() {
+        if words[i] == "ON" && matches!(words[i + 1], "DELETE" | "UPDATE") {
+            words.drain(i..i + 2);
+        } else {
+            i += 1;
+        }
+    }
     NOT_EXPAND_ONLY
         .into_iter()
         .filter(|statement| {
@@ -141,6 +151,11 @@ mod tests {
             ("INSERT INTO t (c) VALUES ('DELETE ME');", vec![]),
             ("ALTER TABLE projects ADD COLUMN updated_by TEXT;", vec![]),
             ("CREATE TABLE dropped_things (x int);", vec![]),
+            (
+                "CREATE TABLE k (s TEXT REFERENCES p (s) ON DELETE CASCADE ON UPDATE CASCADE);",
+                vec![],
+            ),
+            ("CREATE RULE r AS ON DELETE TO t DO DELETE FROM u;", vec!["DELETE"]),
         ] {
             assert_eq!(contraction_in(sql), found, "{sql}");
         }

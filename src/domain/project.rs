@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use super::access::{Access, Visibility};
 use super::watch::{self, Watched, Watchful};
 use super::{Dependency, Slug, Summary, ToolUsed};
 
@@ -15,6 +16,7 @@ pub struct ProjectMeta {
     pub updated_at: DateTime<Utc>,
     /// The tools that produced the stored report, as it named them.
     pub tools: Vec<ToolUsed>,
+    pub visibility: Visibility,
 }
 
 /// What the watcher knows about a project's packages (docs/contract.md §10).
@@ -38,6 +40,8 @@ pub struct StoredProject {
     /// export writes); [`Self::watched_dependencies`] is what users are shown.
     pub dependencies: Vec<Dependency>,
     pub watch: ProjectWatch,
+    /// Who may read it.
+    pub access: Access,
 }
 
 impl StoredProject {

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 pub mod cyclonedx;
 pub mod tools;
 
+use super::access::Visibility;
 use super::package::Package;
 use super::status::Freshness;
 
@@ -122,6 +123,10 @@ pub struct ReportInput {
     /// The tools whose outputs made this report, shown on the project page.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<ToolUsed>,
+    /// Who may read the project; absent, a new project gets the service's default and an
+    /// existing one keeps its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<Visibility>,
 }
 
 /// A tool that produced (part of) a report: `npm outdated --json`, version `11.19.1`.
@@ -153,6 +158,8 @@ pub struct Report {
     pub analyzed_at_given: bool,
     pub dependencies: Vec<Dependency>,
     pub tools: Vec<ToolUsed>,
+    /// `None`: as the project is (a new one: the service's default).
+    pub visibility: Option<Visibility>,
 }
 
 /// Why a report was refused: a stable code, a message for humans and the offending field.
@@ -238,6 +245,7 @@ impl Report {
             analyzed_at_given: input.analyzed_at.is_some(),
             dependencies,
             tools,
+            visibility: input.visibility,
         })
     }
 

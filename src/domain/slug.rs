@@ -83,7 +83,7 @@ impl fmt::Display for Slug {
 }
 
 /// Whether `host` is a DNS name with a dot, in any case (hosts are kept lowercased).
-fn is_dns_name(host: &str) -> bool {
+pub(crate) fn is_dns_name(host: &str) -> bool {
     host.len() <= MAX_HOST_LEN
         && host.contains('.')
         && host.split('.').all(|label| {

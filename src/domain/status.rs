@@ -5,6 +5,7 @@ use std::cmp::Ordering;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::access::Access;
 use super::report::Scope;
 use super::version::Ecosystem;
 
@@ -195,6 +196,13 @@ pub struct ScopeStatus {
     pub analyzed_at: DateTime<Utc>,
     /// When the report was written: the badge's Last-Modified.
     pub updated_at: DateTime<Utc>,
+}
+
+/// A project's status for one scope as a badge read needs it: with who may read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuardedStatus {
+    pub status: ScopeStatus,
+    pub access: Access,
 }
 
 /// contract §3.2: when a report analyzed at `analyzed_at` turns stale (shown grey from then on);

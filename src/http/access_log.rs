@@ -1,4 +1,5 @@
-//! One access event per request (docs/contract.md §8): method, route template, status, latency and request id;
+//! One access event per request (docs/contract.md §8): method, path and query (read keys
+//! redacted), route template, status, latency and request id;
 //! and the request's HTTP metrics, under the same labels.
 //! The request id is taken from `X-Request-Id` when it is sane, else generated, and echoed back.
 //!
@@ -6,6 +7,7 @@
 //! written straight into a reused buffer, the same as the tracing subscriber would write it, and
 //! handed to the log sink that batches writes to stdout.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,7 +17,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use axum::extract::{MatchedPath, Request};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, Uri};
 use axum::response::Response;
 use tower::{Layer, Service};
 use tracing::Instrument;
@@ -73,8 +75,9 @@ where
     fn call(&mut self, request: Request) -> Self::Future {
         let pending = Pending::start(
             request.method(),
+            request.uri(),
             request.headers(),
-            // The route template, never the raw path: slugs would make logs and metrics unbounded.
+            // The route template: the raw path would make metrics unbounded.
             super::route_label(request.extensions().get::<MatchedPath>()),
             Instant::now(),
             &self.metrics,
@@ -117,6 +120,8 @@ impl<F: Future<Output = Result<Response, Infallible>>> Future for Logged<F> {
 /// request the router routes, and the finished-badge path for those it answers itself.
 pub struct Pending {
     method: &'static str,
+    /// The request's path and query, logged with read keys redacted.
+    uri: Uri,
     route: &'static str,
     started: Instant,
     request_id: HeaderValue,
@@ -126,6 +131,7 @@ pub struct Pending {
 impl Pending {
     pub fn start(
         method: &Method,
+        uri: &Uri,
         headers: &HeaderMap,
         route: &'static str,
         started: Instant,
@@ -145,6 +151,8 @@ impl Pending {
         Self {
             // The method as sent only when it is a known one: a client may send any token.
             method: Metrics::method_label(method.as_str()),
+            // A reference count: the parts of a `Uri` are shared bytes.
+            uri: uri.clone(),
             route,
             started,
             request_id,
@@ -166,6 +174,7 @@ impl Pending {
         if tracing::enabled!(target: TARGET, tracing::Level::INFO) {
             AccessEvent {
                 method: self.method,
+                path: &redacted(&self.uri),
                 route: self.route,
                 status,
                 // Whole microseconds: the clock's finer digits are noise.
@@ -190,6 +199,8 @@ fn generated_request_id() -> HeaderValue {
 
 struct AccessEvent<'a> {
     method: &'static str,
+    /// Path and query, read keys redacted.
+    path: &'a str,
     route: &'static str,
     status: u16,
     latency_ms: f64,
@@ -218,6 +229,7 @@ impl AccessEvent<'_> {
         tracing::info!(
             target: TARGET,
             method = self.method,
+            path = self.path,
             route = self.route,
             status = self.status,
             latency_ms = self.latency_ms,
@@ -232,6 +244,8 @@ impl AccessEvent<'_> {
         write_timestamp(now, line);
         line.extend_from_slice(b"\",\"level\":\"INFO\",\"message\":\"request\",\"method\":");
         write_json_value(line, self.method);
+        line.extend_from_slice(b",\"path\":");
+        write_json_value(line, self.path);
         line.extend_from_slice(b",\"route\":");
         write_json_value(line, self.route);
         line.extend_from_slice(b",\"status\":");
@@ -244,6 +258,55 @@ impl AccessEvent<'_> {
         line.extend_from_slice(TARGET.as_bytes());
         line.extend_from_slice(b"\"}\n");
     }
+}
+
+/// What a read key is replaced with in a logged query.
+const REDACTED: &str = "REDACTED";
+
+/// The request's path and query as sent, each `key` parameter's value replaced by
+/// [`REDACTED`]: a read key never reaches the logs. Borrowed when the query cannot hold one.
+fn redacted(uri: &Uri) -> Cow<'_, str> {
+    let Some(path_and_query) = uri.path_and_query() else {
+        return Cow::Borrowed(uri.path());
+    };
+    let Some(query) = path_and_query.query() else {
+        return Cow::Borrowed(path_and_query.as_str());
+    };
+    // A parameter named `key` is spelled with those letters or percent-escapes them.
+    let may_hold_key = query
+        .as_bytes()
+        .windows(3)
+        .any(|w| w.eq_ignore_ascii_case(b"key"))
+        || query.contains('%');
+    if !may_hold_key {
+        return Cow::Borrowed(path_and_query.as_str());
+    }
+    let mut logged = String::with_capacity(path_and_query.as_str().len());
+    logged.push_str(path_and_query.path());
+    logged.push('?');
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            logged.push('&');
+        }
+        let name = pair.split_once('=').map_or(pair, |(name, _)| name);
+        let decoded: String = form_urlencoded_name(name);
+        if decoded == "key" {
+            logged.push_str(name);
+            logged.push('=');
+            logged.push_str(REDACTED);
+        } else {
+            logged.push_str(pair);
+        }
+    }
+    Cow::Owned(logged)
+}
+
+/// A query parameter's name as the server reads it (`+` is a space, percent-escapes decoded).
+fn form_urlencoded_name(name: &str) -> String {
+    let spaced = name.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// serde_json's escaping and number formatting, without building a value.
@@ -331,6 +394,7 @@ mod tests {
             for latency_ms in [0.054, 12.5, 0.0, 1234.567] {
                 let event = AccessEvent {
                     method: "GET",
+                    path: "/badges/a.io/b.svg?style=flat&label=%22x%22",
                     route: "/badges/{*path}",
                     status: 304,
                     latency_ms,
@@ -347,6 +411,7 @@ mod tests {
     fn timestamps_are_rfc3339_utc_with_microseconds() {
         let event = AccessEvent {
             method: "GET",
+            path: "/healthz",
             route: "/healthz",
             status: 200,
             latency_ms: 0.1,
@@ -387,12 +452,58 @@ mod tests {
         assert_eq!(distinct.len(), ids.len());
     }
 
+    #[test]
+    fn read_keys_are_redacted_from_the_logged_query() {
+        let key = "dbk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        let cases = [
+            ("/healthz", "/healthz".to_owned()),
+            (
+                "/badges/a.io/b.svg?style=flat",
+                "/badges/a.io/b.svg?style=flat".to_owned(),
+            ),
+            (
+                &format!("/badges/a.io/b.svg?key={key}") as &str,
+                "/badges/a.io/b.svg?key=REDACTED".to_owned(),
+            ),
+            (
+                &format!("/projects/a.io/b?scope=dev&key={key}&key={key}"),
+                "/projects/a.io/b?scope=dev&key=REDACTED&key=REDACTED".to_owned(),
+            ),
+            (
+                &format!("/badges/a.io/b.json?%6Bey={key}&monkey=1&keys=2"),
+                "/badges/a.io/b.json?%6Bey=REDACTED&monkey=1&keys=2".to_owned(),
+            ),
+            ("/x?key", "/x?key=REDACTED".to_owned()),
+            ("/x?label=key", "/x?label=key".to_owned()),
+        ];
+        for (sent, logged) in cases {
+            let uri: Uri = sent.parse().unwrap();
+            assert_eq!(redacted(&uri), logged, "{sent}");
+            assert!(!redacted(&uri).contains(key));
+        }
+        // Nothing to redact: the path is not copied.
+        let uri: Uri = "/badges/a.io/b.svg?style=flat".parse().unwrap();
+        assert!(matches!(redacted(&uri), Cow::Borrowed(_)));
+    }
+
     proptest! {
+        /// Whatever the query, no `key` parameter's value is logged as sent.
+        #[test]
+        fn no_key_value_survives_redaction(pairs in proptest::collection::vec(("(key|%6bey|k%65y|style|keys)", "[A-Za-z0-9_-]{1,20}"), 0..5)) {
+            let query: Vec<String> = pairs.iter().map(|(n, v)| format!("{n}=secret{v}")).collect();
+            let uri: Uri = format!("/badges/a.io/b.svg?{}", query.join("&")).parse().unwrap();
+            let logged = redacted(&uri);
+            for (name, value) in &pairs {
+                let is_key = name.eq_ignore_ascii_case("key") || name.eq_ignore_ascii_case("%6bey") || name.eq_ignore_ascii_case("k%65y");
+                prop_assert_eq!(logged.contains(&format!("{name}=secret{value}")), !is_key);
+            }
+        }
+
         /// Whatever the request id (any text, though only visible ASCII gets here), the line is
         /// one JSON object on one line that gives the id back.
         #[test]
         fn any_request_id_makes_one_valid_line(request_id in any::<String>(), latency_ms in any::<f64>()) {
-            let event = AccessEvent { method: "GET", route: "unmatched", status: 404, latency_ms: latency_ms.abs() % 1e9, request_id: &request_id };
+            let event = AccessEvent { method: "GET", path: "/", route: "unmatched", status: 404, latency_ms: latency_ms.abs() % 1e9, request_id: &request_id };
             let line = our_line(&event, SystemTime::now());
             prop_assert!(line.ends_with('\n'));
             prop_assert_eq!(line.matches('\n').count(), 1);

@@ -16,11 +16,13 @@ use serde_json::json;
 use super::AppState;
 use super::extract::QueryParams;
 use super::finished_badge::{FinishedBadge, FinishedSlot};
-use super::reads::{Source, scope_status};
+use super::reads::{Source, StatusRead, scope_status};
 use crate::badge::render::etag_of;
 use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
 use crate::badge::{BadgeSpec, Face, Style, color, static_badge, text};
-use crate::domain::{ScopeSelection, ScopeStatus, Slug, Status, is_stale, stale_at};
+use crate::domain::{
+    Credentials, ScopeSelection, ScopeStatus, Slug, Status, is_stale, stale_at,
+};
 
 /// How long proxies may keep badges that may change soon: unknown projects, invalid URLs, and
 /// last-known badges served while the database is down.
@@ -112,6 +114,8 @@ struct Answer {
     spec: BadgeSpec,
     last_modified: Option<DateTime<Utc>>,
     cache: CachePolicy,
+    /// A private project's badge, read with its key: for this reader only.
+    private: bool,
     is_error: bool,
     /// See [`FinishedBadge::valid_until`].
     valid_until: Option<Instant>,
@@ -127,6 +131,8 @@ pub struct BadgeRequest {
     conditions: Conditions,
     /// No query string: the request most clients send, whose answer is kept finished.
     plain: bool,
+    /// `?key=`: a private project's read key.
+    key: Option<String>,
 }
 
 /// The request's validators, for a 304.
@@ -177,11 +183,16 @@ impl<S: Send + Sync> FromRequestParts<S> for BadgeRequest {
         let plain = parts.uri.query().is_none();
         let query = QueryParams::from_request_parts(parts, state).await.ok();
         let options = query.as_ref().and_then(|query| Options::parse(query).ok());
+        let key = query
+            .as_ref()
+            .and_then(|query| query.get("key"))
+            .map(str::to_owned);
         Ok(Self {
             path,
             options,
             conditions: Conditions::from_headers(&parts.headers),
             plain,
+            key,
         })
     }
 }
@@ -193,8 +204,12 @@ pub async fn project(State(state): State<AppState>, request: BadgeRequest) -> Re
         Some(slug) => (slug, Format::Json),
         None => (path.strip_suffix(".svg").unwrap_or(""), Format::Svg),
     };
+    let credentials = Credentials {
+        key: request.key.as_deref(),
+        token: None,
+    };
     let (answer, slot) = match (Slug::parse(slug), request.options) {
-        (Ok(slug), Some(options)) => status_answer(&state, &slug, options).await,
+        (Ok(slug), Some(options)) => status_answer(&state, &slug, options, credentials).await,
         (_, options) => (invalid(options.unwrap_or_default()), None),
     };
     let finished = finish(&state, format, answer);
@@ -226,6 +241,7 @@ pub async fn fixed(State(state): State<AppState>, uri: Uri, request: BadgeReques
                 spec,
                 last_modified: None,
                 cache: CachePolicy::Badge,
+                private: false,
                 is_error: false,
                 valid_until: None,
             }
@@ -246,38 +262,43 @@ fn invalid(options: Options) -> Answer {
         spec: options.spec(&Face::invalid()),
         last_modified: None,
         cache: CachePolicy::Short,
+        private: false,
         is_error: true,
         valid_until: None,
     }
 }
 
 /// The badge for the project's status, and where to keep it finished when the status came fresh
-/// from the cache.
+/// from the cache (never for a private project).
 async fn status_answer(
     state: &AppState,
     slug: &Slug,
     options: Options,
+    credentials: Credentials<'_>,
 ) -> (Answer, Option<FinishedSlot>) {
-    let (status, source) = match scope_status(state, slug, options.scope).await {
-        Ok(found) => found,
-        Err(()) => {
-            let answer = Answer {
-                spec: options.spec(&Face::unavailable()),
-                last_modified: None,
-                cache: CachePolicy::NoCache,
-                is_error: true,
-                valid_until: None,
-            };
-            return (answer, None);
-        }
+    let Ok(read) = scope_status(state, slug, options.scope, credentials).await else {
+        let answer = Answer {
+            spec: options.spec(&Face::unavailable()),
+            last_modified: None,
+            cache: CachePolicy::NoCache,
+            private: false,
+            is_error: true,
+            valid_until: None,
+        };
+        return (answer, None);
     };
+    let StatusRead {
+        status,
+        source,
+        private,
+    } = read;
     let served_stale = matches!(source, Source::LastKnown);
     // "No report" is settled only when the database said so to this request: the filter's
     // answer, or one kept from an earlier read, may be a moment old (another replica's write
     // not heard yet).
     let settled = matches!(source, Source::Database);
     let slot = match source {
-        Source::Cache(slot) => Some(slot),
+        Source::Cache(slot) => slot,
         Source::Database | Source::NotKnown | Source::LastKnown => None,
     };
     let Some(status) = status else {
@@ -290,6 +311,7 @@ async fn status_answer(
             } else {
                 CachePolicy::NoCache
             },
+            private: false,
             is_error: false,
             valid_until: None,
         };
@@ -311,6 +333,7 @@ async fn status_answer(
             now,
         )),
         cache,
+        private,
         is_error: false,
         valid_until: turns_stale_at(&status, state.stale_after, now),
     };
@@ -337,6 +360,7 @@ fn finish(state: &AppState, format: Format, answer: Answer) -> FinishedBadge {
         spec,
         last_modified,
         cache,
+        private,
         is_error,
         valid_until,
     } = answer;
@@ -355,10 +379,12 @@ fn finish(state: &AppState, format: Format, answer: Answer) -> FinishedBadge {
             (Bytes::from(body), etag, "application/json")
         }
     };
-    let cache_control = match cache {
-        CachePolicy::Badge => state.badge_cache_control.clone(),
-        CachePolicy::Short => max_age_header(SHORT_MAX_AGE),
-        CachePolicy::NoCache => HeaderValue::from_static("no-cache"),
+    let cache_control = match (cache, private) {
+        (CachePolicy::Badge, false) => state.badge_cache_control.clone(),
+        (CachePolicy::Badge, true) => private_max_age_header(state.badge_max_age),
+        (CachePolicy::Short, false) => max_age_header(SHORT_MAX_AGE),
+        (CachePolicy::Short, true) => private_max_age_header(SHORT_MAX_AGE),
+        (CachePolicy::NoCache, _) => HeaderValue::from_static("no-cache"),
     };
     FinishedBadge {
         body,
@@ -371,6 +397,7 @@ fn finish(state: &AppState, format: Format, answer: Answer) -> FinishedBadge {
             Some((at, header))
         }),
         valid_until,
+        private,
     }
 }
 
@@ -401,6 +428,10 @@ pub(super) fn response(finished: &FinishedBadge, conditions: &Conditions) -> Res
     for (name, value) in BADGE_HEADERS {
         headers.insert(name, value);
     }
+    if finished.private {
+        // The URL carries the key: a link followed from the badge must not send it on.
+        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    }
     response
 }
 
@@ -424,6 +455,12 @@ const BADGE_HEADERS: [(header::HeaderName, HeaderValue); 4] = [
         HeaderValue::from_static("nosniff"),
     ),
 ];
+
+/// `Cache-Control` for a private badge: the reader's browser may keep it, shared caches not.
+pub fn private_max_age_header(seconds: u64) -> HeaderValue {
+    HeaderValue::try_from(format!("private, max-age={seconds}"))
+        .unwrap_or_else(|_| HeaderValue::from_static("no-cache"))
+}
 
 /// `Cache-Control` for a badge proxies and browsers may keep for `seconds`.
 pub fn max_age_header(seconds: u64) -> HeaderValue {

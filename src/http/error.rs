@@ -29,6 +29,10 @@ pub enum ApiError {
     },
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    #[error("the token does not cover this slug")]
+    Forbidden,
+    #[error("the project has as many read keys as it may")]
+    TooManyKeys { limit: usize },
     #[error("not found")]
     NotFound {
         what: String,
@@ -103,6 +107,21 @@ impl ApiError {
                 "unauthorized",
                 "send a valid API token as `Authorization: Bearer TOKEN`".to_owned(),
                 None,
+            ),
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this token's patterns do not cover this slug".to_owned(),
+                None,
+            ),
+            Self::TooManyKeys { limit } => (
+                StatusCode::CONFLICT,
+                "too_many_keys",
+                format!(
+                    "a project may have at most {limit} read keys; revoke one \
+                     (DELETE /v1/projects/{{slug}}/keys/{{id}}) before creating another"
+                ),
+                Some("keys".to_owned()),
             ),
             Self::NotFound { what, .. } => (
                 StatusCode::NOT_FOUND,

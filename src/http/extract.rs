@@ -8,14 +8,31 @@ use axum::http::request::Parts;
 
 use super::AppState;
 use super::error::ApiError;
+use crate::config::Token;
 use chrono::{DateTime, Utc};
 
 use crate::domain::report::cyclonedx::{Bom, BomReport};
 use crate::domain::{Report, ReportError, ReportInput, ScopeSelection, Slug, Status};
 
-/// The name of the API token that authorized this request. Never the token itself.
+/// The API token that authorized this request: its name (for logs, never the token) and the
+/// slugs it covers.
 #[derive(Debug, Clone)]
-pub struct Writer(pub String);
+pub struct Writer(pub Token);
+
+impl Writer {
+    /// Refuses a slug outside the token's patterns: `403`, whether or not the project exists.
+    pub fn may_write(&self, slug: &Slug) -> Result<(), ApiError> {
+        if self.0.coverage.covers(slug.key()) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+}
 
 impl FromRequestParts<AppState> for Writer {
     type Rejection = ApiError;
@@ -24,23 +41,46 @@ impl FromRequestParts<AppState> for Writer {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .ok_or(ApiError::Unauthorized)?;
-        state
-            .api_tokens
-            .verify(presented)
-            .map(|name| Self(name.to_owned()))
-            .ok_or(ApiError::Unauthorized)
+        bearer_token(parts, state)?.ok_or(ApiError::Unauthorized)
     }
+}
+
+/// A read's optional token: absent, the reader is anyone; present, it must be valid (a wrong
+/// one is `401`, as on writes), and its patterns say which private projects it reads.
+pub struct Reader(pub Option<Writer>);
+
+impl FromRequestParts<AppState> for Reader {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        bearer_token(parts, state).map(Reader)
+    }
+}
+
+/// The request's bearer token: `None` without an `Authorization` header, `401` when it is not a
+/// configured token.
+fn bearer_token(parts: &Parts, state: &AppState) -> Result<Option<Writer>, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let presented = value
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized)?;
+    state
+        .api_tokens
+        .verify(presented)
+        .map(|token| Some(Writer(token.clone())))
+        .ok_or(ApiError::Unauthorized)
 }
 
 /// The `{*slug}` path segment, parsed into a [`Slug`].
@@ -54,6 +94,46 @@ impl<S: Send + Sync> FromRequestParts<S> for SlugPath {
             .await
             .map_err(|_| ApiError::InvalidSlug(crate::domain::SlugError::NotUtf8))?;
         Ok(Self(Slug::parse(&raw)?))
+    }
+}
+
+/// What `/v1/projects/{*path}` names: a project, its read keys (`…/keys`, for GET and POST), or
+/// one of them (`…/keys/{id}`, for DELETE). A slug may itself end in `keys`: for those methods
+/// the key routes win (docs/decisions.md, "Private projects").
+pub enum ProjectPath {
+    Project(Slug),
+    Keys(Slug),
+    Key(Slug, uuid::Uuid),
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ProjectPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::InvalidSlug(crate::domain::SlugError::NotUtf8))?;
+        Ok(Self::parse(&parts.method, &raw)?)
+    }
+}
+
+impl ProjectPath {
+    fn parse(method: &axum::http::Method, raw: &str) -> Result<Self, crate::domain::SlugError> {
+        use axum::http::Method;
+        if matches!(*method, Method::GET | Method::POST)
+            && let Some(slug) = raw.strip_suffix("/keys")
+            && let Ok(slug) = Slug::parse(slug)
+        {
+            return Ok(Self::Keys(slug));
+        }
+        if *method == Method::DELETE
+            && let Some((slug, id)) = raw.rsplit_once("/keys/")
+            && let Ok(id) = uuid::Uuid::try_parse(id)
+            && let Ok(slug) = Slug::parse(slug)
+        {
+            return Ok(Self::Key(slug, id));
+        }
+        Slug::parse(raw).map(Self::Project)
     }
 }
 

@@ -105,6 +105,7 @@ where
         };
         let pending = Pending::start(
             request.method(),
+            request.uri(),
             request.headers(),
             route,
             started,

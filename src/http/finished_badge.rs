@@ -31,6 +31,8 @@ pub struct FinishedBadge {
     /// A status badge turns grey when its report grows stale: the response is what the status
     /// shows until then. `None`: until the status itself changes.
     pub valid_until: Option<Instant>,
+    /// A private project's badge, read with its key (`Referrer-Policy: no-referrer`); never kept.
+    pub private: bool,
 }
 
 impl FinishedBadge {
@@ -102,17 +104,20 @@ mod tests {
 
     use super::*;
     use crate::badge::Lookup;
-    use crate::domain::{Counts, ScopeStatus, Status, Summary};
+    use crate::domain::{Access, Counts, GuardedStatus, ScopeStatus, Status, Summary};
 
-    fn status() -> Option<ScopeStatus> {
+    fn status() -> Option<GuardedStatus> {
         let at = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap();
-        Some(ScopeStatus {
-            summary: Summary {
-                status: Status::UpToDate,
-                counts: Counts::default(),
+        Some(GuardedStatus {
+            status: ScopeStatus {
+                summary: Summary {
+                    status: Status::UpToDate,
+                    counts: Counts::default(),
+                },
+                analyzed_at: at,
+                updated_at: at,
             },
-            analyzed_at: at,
-            updated_at: at,
+            access: Access::Public,
         })
     }
 
@@ -125,6 +130,7 @@ mod tests {
             cache_control: HeaderValue::from_static("max-age=300, s-maxage=300"),
             last_modified: None,
             valid_until,
+            private: false,
         })
     }
 

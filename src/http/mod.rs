@@ -8,6 +8,7 @@ mod extract;
 mod finished;
 mod finished_badge;
 mod health;
+mod keys;
 mod pages;
 mod projects;
 mod reads;
@@ -28,6 +29,8 @@ pub use projects::ProjectDocument;
 
 use crate::badge::RenderCache;
 use crate::config::{ApiTokens, Config};
+use crate::domain::Visibility;
+use crate::ops::key_uses::KeyUses;
 use crate::ops::metrics::Metrics;
 use crate::ops::readiness::Readiness;
 use finished_badge::{FINISHED_BADGE_BYTES, StaticAnswers, Store};
@@ -53,6 +56,8 @@ pub struct Shared {
     pub stale_after: Option<Duration>,
     /// `Cache-Control` for `DEPBADGE_BADGE_MAX_AGE`, made once: most badge responses carry it.
     pub badge_cache_control: axum::http::HeaderValue,
+    /// `DEPBADGE_BADGE_MAX_AGE` in seconds, for private badges' `Cache-Control`.
+    pub badge_max_age: u64,
     /// Projects' statuses and reports, as reads need them, with the badges kept finished.
     pub store: Arc<Store>,
     /// Rendered SVGs, by what they show.
@@ -63,6 +68,10 @@ pub struct Shared {
     /// `DEPBADGE_PUBLIC_URL`: the base of the links the project page offers.
     pub public_url: Option<Arc<str>>,
     pub request_timeout: Duration,
+    /// What a new project is when its first report does not say.
+    pub default_visibility: Visibility,
+    /// Read keys used since their last use was written.
+    pub key_uses: Arc<KeyUses>,
 }
 
 impl AppState {
@@ -77,6 +86,7 @@ impl AppState {
             max_report_bytes: config.max_report_bytes,
             stale_after: config.stale_after,
             badge_cache_control: badges::max_age_header(config.badge_max_age.as_secs()),
+            badge_max_age: config.badge_max_age.as_secs(),
             store: Arc::new(Store::new(
                 2 * third,
                 config.cache_ttl,
@@ -87,6 +97,8 @@ impl AppState {
             metrics,
             public_url: config.public_url.as_deref().map(Arc::from),
             request_timeout: config.request_timeout,
+            default_visibility: config.default_visibility,
+            key_uses: Arc::default(),
         }))
     }
 }
@@ -127,6 +139,7 @@ fn public_routes(
                     metrics.clone(),
                     projects::count_rejected_reports,
                 )))
+                .post(projects::post)
                 .delete(projects::delete)
                 .layer(api_deadline()),
         ),

@@ -14,7 +14,7 @@ use crate::badge::Face;
 use crate::db;
 use crate::domain::project::ProjectWatch;
 use crate::domain::watch::Watchful;
-use crate::domain::{Counts, Scope, ScopeSelection, is_stale};
+use crate::domain::{Counts, Credentials, Scope, ScopeSelection, is_stale};
 
 #[derive(Template)]
 #[template(path = "project.html")]
@@ -80,11 +80,13 @@ pub async fn project(
             "scope must be runtime, dev or all.",
         );
     };
-    let found = read_document(&state, &slug, selection).await;
-    let (project, settled) = match found {
-        Ok(Read::Found(project)) => (Some(project), true),
-        Ok(Read::Missing) => (None, true),
-        Ok(Read::NotKnown) => (None, false),
+    let key = query.get("key");
+    let credentials = Credentials { key, token: None };
+    let found = read_document(&state, &slug, selection, credentials).await;
+    let (project, settled, private) = match found {
+        Ok(Read::Found { project, private }) => (Some(project), true, private),
+        Ok(Read::Missing) => (None, true, false),
+        Ok(Read::NotKnown) => (None, false, false),
         Err(error) if db::is_unavailable(&error) => {
             tracing::warn!(%error, "database unavailable");
             return message_page(
@@ -97,11 +99,19 @@ pub async fn project(
             return message_page(StatusCode::INTERNAL_SERVER_ERROR, "Internal error.");
         }
     };
-    let scope_query = if selection == ScopeSelection::default() {
-        String::new()
-    } else {
-        format!("?scope={}", selection.as_str())
+    // A private project's links carry the key the visitor came with: they read nothing without.
+    let mut link_query: Vec<(&str, &str)> = Vec::new();
+    if selection != ScopeSelection::default() {
+        link_query.push(("scope", selection.as_str()));
+    }
+    let page_query = match key.filter(|_| private) {
+        Some(key) => {
+            link_query.push(("key", key));
+            query_string(&[("key", key)])
+        }
+        None => String::new(),
     };
+    let scope_query = query_string(&link_query);
     // The configured public URL; else the request's own, and the page then varies with it.
     let (base, varies) = match &state.public_url {
         Some(url) => (url.to_string(), false),
@@ -142,7 +152,7 @@ pub async fn project(
         None => (StatusCode::NOT_FOUND, None, Face::no_report().message),
     };
     let badge_url = format!("{base}/badges/{}.svg{scope_query}", slug.display());
-    let page_url = format!("{base}/projects/{}", slug.display());
+    let page_url = format!("{base}/projects/{}{page_query}", slug.display());
     let page = ProjectPage {
         slug: slug.display().to_owned(),
         badge_path: format!("/badges/{}.svg{scope_query}", slug.display()),
@@ -155,6 +165,15 @@ pub async fn project(
     match page.render() {
         Ok(body) => {
             let mut response = html(status, body);
+            if private {
+                set_static_headers(
+                    response.headers_mut(),
+                    &[
+                        (header::CACHE_CONTROL, "private, max-age=60"),
+                        (header::REFERRER_POLICY, "no-referrer"),
+                    ],
+                );
+            }
             if !settled {
                 // "No report" without a read of the database by this request: not to be cached.
                 set_static_headers(
@@ -175,6 +194,17 @@ pub async fn project(
             message_page(StatusCode::INTERNAL_SERVER_ERROR, "Internal error.")
         }
     }
+}
+
+/// `?name=value&…`, encoded; empty for no pairs.
+fn query_string(pairs: &[(&str, &str)]) -> String {
+    if pairs.is_empty() {
+        return String::new();
+    }
+    format!(
+        "?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
 }
 
 /// What the watcher's data behind the page dates from, when it has any.

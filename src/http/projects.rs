@@ -1,21 +1,22 @@
 //! `/v1/projects`: reports in (PUT, DELETE) and statuses out (GET), as JSON (docs/contract.md §2 and §4).
 
 use axum::Json;
-use axum::extract::State;
-use axum::http::StatusCode;
+use axum::extract::{FromRequest, Request, State};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::AppState;
 use super::error::{ApiError, ApiResult};
-use super::extract::{QueryParams, ReportBody, SlugPath, Writer};
+use super::extract::{ProjectPath, QueryParams, Reader, ReportBody, Writer};
 use super::reads::{Read, read_document};
+use super::{AppState, keys, set_static_headers};
 use crate::db::projects::{self, WriteOutcome};
 use crate::domain::project::ProjectWatch;
 use crate::domain::watch::{self as domain_watch, LatestSource};
 use crate::domain::{
-    Counts, Dependency, ProjectMeta, ScopeSelection, Slug, Status, Summary, ToolUsed, is_stale,
+    Counts, Credentials, Dependency, ProjectMeta, ScopeSelection, Slug, Status, Summary, ToolUsed,
+    Visibility, is_stale,
 };
 use crate::ops::metrics::{Metrics, ReportResult};
 
@@ -38,6 +39,9 @@ pub struct ProjectDocument<'a> {
     dependencies: Vec<DependencyDocument>,
     /// The tools that produced the report, as it named them.
     tools: &'a [ToolUsed],
+    /// Who may read the project.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    visibility: Option<Visibility>,
     #[serde(skip_serializing_if = "Option::is_none")]
     changed: Option<bool>,
 }
@@ -85,6 +89,7 @@ impl<'a> ProjectDocument<'a> {
                 })
                 .collect(),
             tools: &meta.tools,
+            visibility: None,
             changed: None,
         }
     }
@@ -92,15 +97,42 @@ impl<'a> ProjectDocument<'a> {
 
 pub async fn put(
     State(state): State<AppState>,
-    Writer(writer): Writer,
-    SlugPath(slug): SlugPath,
+    writer: Writer,
+    path: ProjectPath,
     query: QueryParams,
-    body: ReportBody,
+    request: Request,
 ) -> ApiResult<Response> {
+    let ProjectPath::Project(slug) = path else {
+        return Err(ApiError::MethodNotAllowed);
+    };
+    // Before the body is read: a token outside its patterns learns nothing, and costs nothing.
+    writer.may_write(&slug)?;
     let selection = query.scope()?;
+    let asked_visibility = query
+        .get("visibility")
+        .map(|value| {
+            Visibility::parse(value).ok_or_else(|| ApiError::InvalidContent {
+                field: "visibility".to_owned(),
+                message: format!("`{value}` is not one of public, private"),
+            })
+        })
+        .transpose()?;
+    let body = ReportBody::from_request(request, &state).await?;
     let now = Utc::now();
-    let report = body.into_report(now)?;
-    let written = projects::write_report(&state.pool, &slug, &report, now).await?;
+    let mut report = body.into_report(now)?;
+    report.visibility = match (report.visibility, asked_visibility) {
+        (Some(said), Some(asked)) if said != asked => {
+            return Err(ApiError::InvalidContent {
+                field: "visibility".to_owned(),
+                message: format!(
+                    "the report says `{said}` and the URL's `?visibility=` says `{asked}`"
+                ),
+            });
+        }
+        (said, asked) => said.or(asked),
+    };
+    let written =
+        projects::write_report(&state.pool, &slug, &report, state.default_visibility, now).await?;
     let outcome = written.outcome;
     if matches!(outcome, WriteOutcome::Created(_) | WriteOutcome::Updated(_)) {
         // Other replicas hear of it through NOTIFY; this one must not wait for that.
@@ -119,7 +151,7 @@ pub async fn put(
         _ if changed => ReportResult::Updated,
         _ => ReportResult::Unchanged,
     });
-    tracing::info!(writer, slug = %slug.key(), changed, dependencies = report.dependencies.len(), "report received");
+    tracing::info!(writer = writer.name(), slug = %slug.key(), changed, dependencies = report.dependencies.len(), "report received");
     let summary = written
         .summaries
         .iter()
@@ -135,21 +167,35 @@ pub async fn put(
         state.stale_after,
     );
     document.changed = Some(changed);
+    document.visibility = Some(meta.visibility);
     Ok((status, Json(document)).into_response())
 }
 
+/// `GET /v1/projects/{slug}`, and `GET /v1/projects/{slug}/keys`.
 pub async fn get(
     State(state): State<AppState>,
-    SlugPath(slug): SlugPath,
+    path: ProjectPath,
+    Reader(token): Reader,
     query: QueryParams,
 ) -> ApiResult<Response> {
+    let slug = match path {
+        ProjectPath::Project(slug) => slug,
+        ProjectPath::Keys(slug) => {
+            return keys::list(&state, &token.ok_or(ApiError::Unauthorized)?, &slug).await;
+        }
+        ProjectPath::Key(..) => return Err(ApiError::MethodNotAllowed),
+    };
     let selection = query.scope()?;
-    let project = match read_document(&state, &slug, selection).await? {
-        Read::Found(project) => project,
+    let credentials = Credentials {
+        key: query.get("key"),
+        token: token.as_ref().map(|writer| &*writer.0.coverage),
+    };
+    let (project, private) = match read_document(&state, &slug, selection, credentials).await? {
+        Read::Found { project, private } => (project, private),
         Read::Missing => return Err(not_found(&slug, true)),
         Read::NotKnown => return Err(not_found(&slug, false)),
     };
-    let document = ProjectDocument::new(
+    let mut document = ProjectDocument::new(
         &project.meta,
         project.summary,
         &project.dependencies,
@@ -157,17 +203,47 @@ pub async fn get(
         selection,
         state.stale_after,
     );
-    Ok(Json(document).into_response())
+    document.visibility = Some(project.access.visibility());
+    let mut response = Json(document).into_response();
+    if private {
+        set_static_headers(
+            response.headers_mut(),
+            &[
+                (header::CACHE_CONTROL, "private, max-age=0"),
+                (header::REFERRER_POLICY, "no-referrer"),
+            ],
+        );
+    }
+    Ok(response)
 }
 
+/// `POST /v1/projects/{slug}/keys`.
+pub async fn post(
+    State(state): State<AppState>,
+    writer: Writer,
+    path: ProjectPath,
+) -> ApiResult<Response> {
+    match path {
+        ProjectPath::Keys(slug) => keys::create(&state, &writer, &slug).await,
+        ProjectPath::Project(_) | ProjectPath::Key(..) => Err(ApiError::MethodNotAllowed),
+    }
+}
+
+/// `DELETE /v1/projects/{slug}`, and `DELETE /v1/projects/{slug}/keys/{id}`.
 pub async fn delete(
     State(state): State<AppState>,
-    Writer(writer): Writer,
-    SlugPath(slug): SlugPath,
+    writer: Writer,
+    path: ProjectPath,
 ) -> ApiResult<StatusCode> {
+    let slug = match path {
+        ProjectPath::Project(slug) => slug,
+        ProjectPath::Key(slug, id) => return keys::revoke(&state, &writer, &slug, id).await,
+        ProjectPath::Keys(_) => return Err(ApiError::MethodNotAllowed),
+    };
+    writer.may_write(&slug)?;
     if projects::delete(&state.pool, &slug).await? {
         state.store.invalidate(slug.key());
-        tracing::info!(writer, slug = %slug.key(), "project deleted");
+        tracing::info!(writer = writer.name(), slug = %slug.key(), "project deleted");
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(not_found(&slug, true))
@@ -191,7 +267,11 @@ struct ProjectPage {
     next_cursor: Option<String>,
 }
 
-pub async fn list(State(state): State<AppState>, query: QueryParams) -> ApiResult<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    Reader(token): Reader,
+    query: QueryParams,
+) -> ApiResult<Response> {
     let selection = query.scope()?;
     let status = query.status()?;
     let limit = match query.get("limit") {
@@ -219,8 +299,15 @@ pub async fn list(State(state): State<AppState>, query: QueryParams) -> ApiResul
                 })
         })
         .transpose()?;
-    let mut rows =
-        projects::list(&state.pool, selection, status, cursor.as_deref(), limit + 1).await?;
+    let mut rows = projects::list(
+        &state.pool,
+        selection,
+        status,
+        cursor.as_deref(),
+        limit + 1,
+        token.as_ref().map(|writer| &*writer.0.coverage),
+    )
+    .await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = more

@@ -2,6 +2,11 @@
 //! entry, else nothing for a slug nobody reported (the filter of known slugs), else one database
 //! read shared by concurrent requests; for badges, within a budget, and the last known status
 //! when the database fails. Each outcome is counted.
+//!
+//! Who may read it is decided here too, for every handler: a private project read without one of
+//! its keys or a covering token is answered exactly as a slug nobody reported (the filter's "not
+//! known", so the same headers too), and nothing made from a private status is ever kept for
+//! the answers given before the router.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +15,9 @@ use super::AppState;
 use super::finished_badge::{FinishedBadge, FinishedSlot, kept_badge};
 use crate::badge::Lookup;
 use crate::db;
-use crate::domain::{ScopeSelection, ScopeStatus, Slug, StoredProject};
+use crate::domain::{
+    Credentials, Granted, GuardedStatus, ScopeSelection, ScopeStatus, Slug, StoredProject,
+};
 use crate::ops::metrics::{CacheResult, DbRead};
 
 /// Image proxies give up after a few seconds: a badge read waits at most this for the database
@@ -32,8 +39,9 @@ pub fn kept_answer(state: &AppState, slug: &Slug) -> Option<Arc<FinishedBadge>> 
 
 /// Where a status came from.
 pub enum Source {
-    /// A fresh cache entry, with the slot for the finished badge made from it.
-    Cache(FinishedSlot),
+    /// A fresh cache entry, with the slot for the finished badge made from it (none for a
+    /// private project: its answers are never kept).
+    Cache(Option<FinishedSlot>),
     Database,
     /// No report, said by the filter of known slugs without a read: another replica may have
     /// written it a moment ago, its NOTIFY not heard yet.
@@ -42,23 +50,46 @@ pub enum Source {
     LastKnown,
 }
 
+/// A status as one reader may see it.
+pub struct StatusRead {
+    pub status: Option<ScopeStatus>,
+    pub source: Source,
+    /// Read by a key or a covering token: the answer is for this reader alone.
+    pub private: bool,
+}
+
+impl StatusRead {
+    /// What a slug nobody reported gets, said without a database read.
+    fn not_known() -> Self {
+        Self {
+            status: None,
+            source: Source::NotKnown,
+            private: false,
+        }
+    }
+}
+
 /// The project's status from the cache, else from the database; when the database fails, the
-/// last known status if this replica has one, else `Err`.
+/// last known status if this replica has one, else `Err`. A private project's is given only to
+/// `credentials` that may read it.
 pub async fn scope_status(
     state: &AppState,
     slug: &Slug,
     scope: ScopeSelection,
-) -> Result<(Option<ScopeStatus>, Source), ()> {
+    credentials: Credentials<'_>,
+) -> Result<StatusRead, ()> {
     let (cached, slot) = state.store.status_and_slot(slug.key(), scope);
     if let (Lookup::Fresh(status), Some(slot)) = (&cached, slot) {
         // Counted as the kept answer's is: the same hit, answered another way.
         state.metrics.record_badge_lookup(CacheResult::Hit);
-        return Ok((*status, Source::Cache(slot)));
+        return Ok(guarded(state, slug, status.as_ref(), credentials, |private| {
+            Source::Cache((!private).then_some(slot))
+        }));
     }
     // Nobody reported this slug: no read, and nothing cached (anyone can ask for any slug).
     if !state.store.known().may_exist(slug.key()) {
         state.metrics.record_badge_lookup(CacheResult::Absent);
-        return Ok((None, Source::NotKnown));
+        return Ok(StatusRead::not_known());
     }
     let read = tokio::time::timeout(
         DATABASE_BUDGET,
@@ -71,7 +102,9 @@ pub async fn scope_status(
     match read {
         Ok(Ok(status)) => {
             state.metrics.record_badge_lookup(CacheResult::Miss);
-            Ok((status, Source::Database))
+            Ok(guarded(state, slug, status.as_ref(), credentials, |_| {
+                Source::Database
+            }))
         }
         failure => {
             let error = match failure {
@@ -82,7 +115,9 @@ pub async fn scope_status(
                 Lookup::Stale(status) => {
                     tracing::warn!(%error, "database read failed; serving the last known badge");
                     state.metrics.record_badge_lookup(CacheResult::Stale);
-                    Ok((status, Source::LastKnown))
+                    Ok(guarded(state, slug, status.as_ref(), credentials, |_| {
+                        Source::LastKnown
+                    }))
                 }
                 _ => {
                     tracing::warn!(%error, "database read failed and no badge is cached; serving `unavailable`");
@@ -93,9 +128,53 @@ pub async fn scope_status(
     }
 }
 
+/// `status` as `credentials` may see it, from `source` (told whether the answer is private).
+fn guarded(
+    state: &AppState,
+    slug: &Slug,
+    status: Option<&GuardedStatus>,
+    credentials: Credentials<'_>,
+    source: impl FnOnce(bool) -> Source,
+) -> StatusRead {
+    let Some(guarded) = status else {
+        return StatusRead {
+            status: None,
+            source: source(false),
+            private: false,
+        };
+    };
+    match granted(state, guarded.access.grant(slug.key(), credentials)) {
+        Some(private) => StatusRead {
+            status: Some(guarded.status),
+            source: source(private),
+            private,
+        },
+        None => StatusRead::not_known(),
+    }
+}
+
+/// Whether the answer is private (`Some(true)`), public, or refused (`None`); a key's use is
+/// noted for its `last_used_at`.
+fn granted(state: &AppState, granted: Granted) -> Option<bool> {
+    match granted {
+        Granted::Public => Some(false),
+        Granted::Private { key_id } => {
+            if let Some(id) = &key_id {
+                state.key_uses.note(id);
+            }
+            Some(true)
+        }
+        Granted::Denied => None,
+    }
+}
+
 /// What a read of a project's report found.
 pub enum Read {
-    Found(Arc<StoredProject>),
+    /// The report, and whether it is private (read by a key or a covering token).
+    Found {
+        project: Arc<StoredProject>,
+        private: bool,
+    },
     /// No report: the database said so, to this request.
     Missing,
     /// No report as far as this replica knows without a read (the filter of known slugs, or a
@@ -111,11 +190,14 @@ pub async fn read_document(
     state: &AppState,
     slug: &Slug,
     selection: ScopeSelection,
+    credentials: Credentials<'_>,
 ) -> Result<Read, Arc<sqlx::Error>> {
     if let Lookup::Fresh(document) = state.store.document(slug.key(), selection) {
         state.metrics.record_document_lookup(CacheResult::Hit);
         // A "no report" kept from an earlier read is as old as that read.
-        return Ok(document.map_or(Read::NotKnown, Read::Found));
+        return Ok(document.map_or(Read::NotKnown, |project| {
+            found(state, slug, project, credentials)
+        }));
     }
     if !state.store.known().may_exist(slug.key()) {
         state.metrics.record_document_lookup(CacheResult::Absent);
@@ -134,5 +216,20 @@ pub async fn read_document(
         .read_document(slug.key(), selection, read)
         .await?;
     state.metrics.record_document_lookup(CacheResult::Miss);
-    Ok(document.map_or(Read::Missing, Read::Found))
+    Ok(document.map_or(Read::Missing, |project| {
+        found(state, slug, project, credentials)
+    }))
+}
+
+fn found(
+    state: &AppState,
+    slug: &Slug,
+    project: Arc<StoredProject>,
+    credentials: Credentials<'_>,
+) -> Read {
+    match granted(state, project.access.grant(slug.key(), credentials)) {
+        Some(private) => Read::Found { project, private },
+        // As a slug nobody reported, said without a read: the same answer, headers included.
+        None => Read::NotKnown,
+    }
 }

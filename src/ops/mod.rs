@@ -3,6 +3,7 @@
 pub mod backoff;
 pub mod database;
 pub mod invalidation;
+pub mod key_uses;
 pub mod log_sink;
 pub mod metrics;
 pub mod readiness;

@@ -111,6 +111,12 @@ impl Application {
                 listening_started.clone(),
             )),
             tokio::spawn(metrics.clone().run_upkeep_every(METRICS_UPKEEP)),
+            tokio::spawn(
+                self.state
+                    .key_uses
+                    .clone()
+                    .write_every(pool.clone(), ops::key_uses::KEY_USES_FLUSH),
+            ),
             tokio::spawn(ops::invalidation::keep_known_slugs(
                 pool.clone(),
                 self.state.store.clone(),

@@ -591,7 +591,7 @@ fn config_prints_the_effective_settings_with_secrets_redacted() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("DEPBADGE_API_TOKENS=(redacted: analyzer)"),
+        stdout.contains("DEPBADGE_API_TOKENS=(redacted: analyzer for every slug)"),
         "{stdout}"
     );
     assert!(

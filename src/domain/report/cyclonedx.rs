@@ -225,6 +225,7 @@ impl Bom {
                 analyzed_at,
                 dependencies: collected.dependencies,
                 tools,
+                visibility: None,
             },
             paths: collected.paths,
         })

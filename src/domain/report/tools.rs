@@ -327,6 +327,7 @@ impl Merged {
             analyzed_at: self.analyzed_at,
             dependencies,
             tools,
+            visibility: None,
         }
     }
 
