@@ -10,7 +10,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::Failure;
-use crate::domain::ReportInput;
+use crate::domain::{ReportInput, Visibility};
 use crate::domain::report::tools::{Merged, Tool, ToolOutput};
 
 /// The most a single input may be: tool outputs of very large projects stay far below it.
@@ -29,7 +29,13 @@ pub fn report(files: &[PathBuf]) -> Result<(), Failure> {
 }
 
 /// `depbadge push SLUG [FILE…]`.
-pub async fn push(slug: &str, files: &[PathBuf], max_time: Duration) -> Result<(), Failure> {
+/// `visibility`, when given, is sent as `?visibility=`, which the server reads for every format.
+pub async fn push(
+    slug: &str,
+    files: &[PathBuf],
+    max_time: Duration,
+    visibility: Option<Visibility>,
+) -> Result<(), Failure> {
     let url = setting("DEPBADGE_URL")?
         .ok_or_else(|| Failure::Run("set DEPBADGE_URL to the server's base URL".to_owned()))?;
     let token = setting("DEPBADGE_TOKEN")?.ok_or_else(|| {
@@ -48,9 +54,10 @@ pub async fn push(slug: &str, files: &[PathBuf], max_time: Duration) -> Result<(
         }
     };
     let endpoint = format!(
-        "{}/v1/projects/{}",
+        "{}/v1/projects/{}{}",
         url.trim_end_matches('/'),
-        slug.trim_matches('/')
+        slug.trim_matches('/'),
+        visibility.map_or(String::new(), |v| format!("?visibility={v}"))
     );
     send(&endpoint, &token, content_type, body, max_time).await
 }

@@ -15,7 +15,7 @@ use sqlx::postgres::PgPoolOptions;
 use crate::badge::{BadgeSpec, Style};
 use crate::config::{Config, ConfigError, Sources};
 use crate::db;
-use crate::domain::{ScopeSelection, Slug};
+use crate::domain::{ScopeSelection, Slug, Visibility};
 use crate::http::ProjectDocument;
 use crate::ops;
 use crate::startup::{Application, lazy_pool};
@@ -106,6 +106,12 @@ pub enum Command {
         /// Give up retrying after this long.
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         max_time: Duration,
+        /// Make the project private: read only with one of its read keys.
+        #[arg(long, conflicts_with = "public")]
+        private: bool,
+        /// Make the project public (it is, unless made private or the server's default says).
+        #[arg(long)]
+        public: bool,
     },
     /// Print a project's status document as JSON.
     Status {
@@ -199,7 +205,16 @@ pub async fn run(cli: Cli) -> ExitCode {
                 slug,
                 files,
                 max_time,
-            } => ci::push(&slug, &files, max_time).await,
+                private,
+                public,
+            } => {
+                let visibility = match (private, public) {
+                    (true, _) => Some(Visibility::Private),
+                    (_, true) => Some(Visibility::Public),
+                    _ => None,
+                };
+                ci::push(&slug, &files, max_time, visibility).await
+            }
             Command::Status { slug, scope } => status(load_config(overrides)?, &slug, &scope).await,
             Command::Export { file } => export(load_config(overrides)?, file).await,
             Command::Import { file } => import(load_config(overrides)?, &file).await,

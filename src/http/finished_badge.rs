@@ -200,4 +200,24 @@ mod tests {
         cache.flush();
         assert!(kept_badge(&cache, key, scope, now).is_none());
     }
+
+    /// The answers kept are given before any key is checked: nothing made for a private
+    /// project's reader may be kept, so its status has no slot.
+    #[test]
+    fn a_private_status_has_no_slot_to_keep_an_answer_in() {
+        let cache = ProjectStore::new(1 << 20, Duration::from_secs(3600), FINISHED_BADGE_BYTES);
+        let (key, scope) = ("a.io/private", ScopeSelection::Runtime);
+        let mut private = status();
+        if let Some(status) = &mut private {
+            status.access = Access::Private(Arc::default());
+        }
+        cache.store_status(key, scope, private.clone(), cache.ticket());
+        let (lookup, slot) = cache.status_and_slot(key, scope);
+        assert_eq!(lookup, Lookup::Fresh(private));
+        assert!(slot.is_none(), "a slot for a private status");
+        assert!(kept_badge(&cache, key, scope, Instant::now()).is_none());
+        // A project with no report keeps its "unknown" answer, as a public one does.
+        cache.store_status("a.io/none", scope, None, cache.ticket());
+        assert!(cache.status_and_slot("a.io/none", scope).1.is_some());
+    }
 }

@@ -79,11 +79,12 @@ pub async fn scope_status(
     credentials: Credentials<'_>,
 ) -> Result<StatusRead, ()> {
     let (cached, slot) = state.store.status_and_slot(slug.key(), scope);
-    if let (Lookup::Fresh(status), Some(slot)) = (&cached, slot) {
+    if let Lookup::Fresh(status) = &cached {
         // Counted as the kept answer's is: the same hit, answered another way.
         state.metrics.record_badge_lookup(CacheResult::Hit);
-        return Ok(guarded(state, slug, status.as_ref(), credentials, |private| {
-            Source::Cache((!private).then_some(slot))
+        // The store gives no slot for a private project's status.
+        return Ok(guarded(state, slug, status.as_ref(), credentials, || {
+            Source::Cache(slot)
         }));
     }
     // Nobody reported this slug: no read, and nothing cached (anyone can ask for any slug).
@@ -102,7 +103,7 @@ pub async fn scope_status(
     match read {
         Ok(Ok(status)) => {
             state.metrics.record_badge_lookup(CacheResult::Miss);
-            Ok(guarded(state, slug, status.as_ref(), credentials, |_| {
+            Ok(guarded(state, slug, status.as_ref(), credentials, || {
                 Source::Database
             }))
         }
@@ -115,7 +116,7 @@ pub async fn scope_status(
                 Lookup::Stale(status) => {
                     tracing::warn!(%error, "database read failed; serving the last known badge");
                     state.metrics.record_badge_lookup(CacheResult::Stale);
-                    Ok(guarded(state, slug, status.as_ref(), credentials, |_| {
+                    Ok(guarded(state, slug, status.as_ref(), credentials, || {
                         Source::LastKnown
                     }))
                 }
@@ -128,25 +129,25 @@ pub async fn scope_status(
     }
 }
 
-/// `status` as `credentials` may see it, from `source` (told whether the answer is private).
+/// `status` from `source`, as `credentials` may see it.
 fn guarded(
     state: &AppState,
     slug: &Slug,
     status: Option<&GuardedStatus>,
     credentials: Credentials<'_>,
-    source: impl FnOnce(bool) -> Source,
+    source: impl FnOnce() -> Source,
 ) -> StatusRead {
     let Some(guarded) = status else {
         return StatusRead {
             status: None,
-            source: source(false),
+            source: source(),
             private: false,
         };
     };
     match granted(state, guarded.access.grant(slug.key(), credentials)) {
         Some(private) => StatusRead {
             status: Some(guarded.status),
-            source: source(private),
+            source: source(),
             private,
         },
         None => StatusRead::not_known(),

@@ -651,7 +651,7 @@ async fn last_modified_moves_forward_when_the_report_turns_stale(pool: PgPool) {
     let input: depbadge::domain::ReportInput = serde_json::from_value(report).unwrap();
     let report = depbadge::domain::Report::from_input(input, written).unwrap();
     let slug = depbadge::domain::Slug::parse("github.com/a/stale").unwrap();
-    depbadge::db::projects::write_report(&pool, &slug, &report, written)
+    depbadge::db::projects::write_report(&pool, &slug, &report, Default::default(), written)
         .await
         .unwrap();
 

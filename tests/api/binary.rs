@@ -656,7 +656,7 @@ async fn migrate_then_status_from_the_command_line(pool: PgPool) {
     let report: depbadge::domain::ReportInput = serde_json::from_value(spec_example()).unwrap();
     let report = depbadge::domain::Report::from_input(report, chrono::Utc::now()).unwrap();
     let slug = depbadge::domain::Slug::parse("github.com/a/b").unwrap();
-    depbadge::db::projects::write_report(&pool, &slug, &report, chrono::Utc::now())
+    depbadge::db::projects::write_report(&pool, &slug, &report, Default::default(), chrono::Utc::now())
         .await
         .unwrap();
     let (code, stdout, stderr) = run_cli(&["status", "github.com/A/B", "--scope", "all"], &env);
