@@ -20,6 +20,7 @@ mod manifests;
 mod metrics;
 mod openapi;
 mod outage;
+mod private;
 mod pages;
 mod push;
 mod reports;
