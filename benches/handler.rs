@@ -12,8 +12,9 @@ use axum::http::{Request, StatusCode};
 use chrono::Utc;
 use criterion::{Criterion, criterion_group, criterion_main};
 use depbadge::config::{Config, Sources};
-use depbadge::domain::ScopeSelection;
-use depbadge::domain::status::{Counts, ScopeStatus, Status, Summary};
+use depbadge::domain::access::ReadKeys;
+use depbadge::domain::status::{Counts, GuardedStatus, ScopeStatus, Status, Summary};
+use depbadge::domain::{Access, ScopeSelection};
 use depbadge::http::{AppState, PublicService, router};
 use depbadge::ops::metrics::Metrics;
 use depbadge::ops::readiness::Readiness;
@@ -22,6 +23,11 @@ use sqlx::postgres::PgPoolOptions;
 use tower::ServiceExt;
 
 const SLUG: &str = "github.com/bench/project";
+const PRIVATE_SLUG: &str = "github.com/bench/private";
+/// The private project's key (made from fixed bytes: a benchmark needs no secret).
+fn private_key() -> (String, depbadge::domain::access::KeyDigest) {
+    depbadge::domain::access::new_key(&[42; depbadge::domain::access::KEY_RANDOM_BYTES])
+}
 
 /// The service as `depbadge serve` assembles it, with one badge cached. The pool never connects:
 /// a cache hit does not touch the database (if it did, requests would fail and the checks below
@@ -48,8 +54,31 @@ fn app() -> PublicService {
     };
     let state = AppState::new(&config, pool, Readiness::default(), Metrics::new());
     let store = &state.store;
-    store.store_status(SLUG, ScopeSelection::Runtime, Some(status), store.ticket());
+    let public = GuardedStatus {
+        status,
+        access: Access::Public,
+    };
+    store.store_status(SLUG, ScopeSelection::Runtime, Some(public), store.ticket());
     store.known().insert(SLUG);
+    // A private project with as many keys as it may have, the one used last.
+    let mut keys: Vec<(std::sync::Arc<str>, _)> = (0..15u8)
+        .map(|i| {
+            let (_, digest) = depbadge::domain::access::new_key(&[i; 32]);
+            (std::sync::Arc::from(format!("key-{i}")), digest)
+        })
+        .collect();
+    keys.push((std::sync::Arc::from("key-used"), private_key().1));
+    let private = GuardedStatus {
+        status,
+        access: Access::Private(std::sync::Arc::new(ReadKeys::new(keys))),
+    };
+    store.store_status(
+        PRIVATE_SLUG,
+        ScopeSelection::Runtime,
+        Some(private),
+        store.ticket(),
+    );
+    store.known().insert(PRIVATE_SLUG);
     router(state)
 }
 
@@ -106,6 +135,27 @@ fn handler(c: &mut Criterion) {
     });
 
     let routed = format!("{cached}?style=flat");
+    let private = format!("/badges/{PRIVATE_SLUG}.svg?key={}", private_key().0);
+    // The key is checked and accepted: the badge shows the status, not `unknown`.
+    let shown = runtime.block_on(async {
+        let response = app
+            .clone()
+            .oneshot(
+                Request::get(&private)
+                    .body(Body::empty())
+                    .unwrap_or_else(|e| panic!("{e}")),
+            )
+            .await
+            .unwrap_or_else(|e| match e {});
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .to_bytes();
+        String::from_utf8_lossy(&body).into_owned()
+    });
+    assert!(shown.contains("3 of 12 outdated"), "{shown}");
     let cases = [
         ("cached badge", cached.as_str(), None, StatusCode::OK),
         (
@@ -117,6 +167,12 @@ fn handler(c: &mut Criterion) {
         (
             "cached badge, routed (query string)",
             routed.as_str(),
+            None,
+            StatusCode::OK,
+        ),
+        (
+            "private badge, with its key (routed)",
+            private.as_str(),
             None,
             StatusCode::OK,
         ),

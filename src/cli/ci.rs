@@ -10,8 +10,8 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use super::Failure;
-use crate::domain::{ReportInput, Visibility};
 use crate::domain::report::tools::{Merged, Tool, ToolOutput};
+use crate::domain::{ReportInput, Visibility};
 
 /// The most a single input may be: tool outputs of very large projects stay far below it.
 const MAX_INPUT_BYTES: u64 = 64 << 20;

@@ -379,7 +379,12 @@ async fn import(config: Config, file: &std::path::Path) -> Result<(), Failure> {
     } else {
         let opened = std::fs::File::open(file)
             .map_err(|e| Failure::Run(format!("cannot read {}: {e}", file.display())))?;
-        backup::import(&pool, std::io::BufReader::new(opened), config.default_visibility).await
+        backup::import(
+            &pool,
+            std::io::BufReader::new(opened),
+            config.default_visibility,
+        )
+        .await
     }
     .map_err(|e| Failure::Run(format!("import failed: {e}")))?;
     for error in &summary.errors {

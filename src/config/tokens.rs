@@ -36,7 +36,9 @@ impl ApiTokens {
                 continue;
             }
             let Some((name, rest)) = line.split_once(':') else {
-                return Err(format!("line {number} is not NAME:TOKEN or NAME:TOKEN:PATTERNS"));
+                return Err(format!(
+                    "line {number} is not NAME:TOKEN or NAME:TOKEN:PATTERNS"
+                ));
             };
             let name = name.trim();
             if name.is_empty()
@@ -194,7 +196,10 @@ mod tests {
         assert!(error.contains("`team-a`"), "{error}");
         assert!(!error.contains("s3cr3t"), "{error}");
         let error = ApiTokens::parse("team-b:s3cr3t-s3cr3t-s3cr3t:").unwrap_err();
-        assert!(error.starts_with("line 1:") && error.contains("`team-b`"), "{error}");
+        assert!(
+            error.starts_with("line 1:") && error.contains("`team-b`"),
+            "{error}"
+        );
         assert!(!error.contains("s3cr3t"), "{error}");
     }
 

@@ -211,11 +211,7 @@ pub async fn exported(
 }
 
 /// Restores exported keys to the project: keys it has already (by id) are kept as they are.
-pub async fn restore(
-    pool: &PgPool,
-    slug: &Slug,
-    keys: &[ExportedKey],
-) -> Result<(), String> {
+pub async fn restore(pool: &PgPool, slug: &Slug, keys: &[ExportedKey]) -> Result<(), String> {
     if keys.is_empty() {
         return Ok(());
     }

@@ -335,10 +335,10 @@ pub async fn find(
         )
     });
     let row = sqlx::query(SQL.as_str())
-    .bind(slug.key())
-    .bind(selection.as_str())
-    .fetch_optional(executor)
-    .await?;
+        .bind(slug.key())
+        .bind(selection.as_str())
+        .fetch_optional(executor)
+        .await?;
     let Some(row) = row else { return Ok(None) };
     let Json(dependencies): Json<Vec<Dependency>> = row.try_get("dependencies")?;
     let watched: Option<Json<Vec<WatchedRow>>> = row.try_get("watched")?;

@@ -155,7 +155,10 @@ mod tests {
                 "CREATE TABLE k (s TEXT REFERENCES p (s) ON DELETE CASCADE ON UPDATE CASCADE);",
                 vec![],
             ),
-            ("CREATE RULE r AS ON DELETE TO t DO DELETE FROM u;", vec!["DELETE"]),
+            (
+                "CREATE RULE r AS ON DELETE TO t DO DELETE FROM u;",
+                vec!["DELETE"],
+            ),
         ] {
             assert_eq!(contraction_in(sql), found, "{sql}");
         }

@@ -232,7 +232,9 @@ pub struct Credentials<'a> {
 pub enum Granted {
     Public,
     /// A private project, by this key (its id) or by a covering token (`None`).
-    Private { key_id: Option<Arc<str>> },
+    Private {
+        key_id: Option<Arc<str>>,
+    },
     /// A private project, to someone without a key or covering token: answered as if nothing
     /// were reported for it.
     Denied,
@@ -243,7 +245,10 @@ impl Access {
         let Self::Private(keys) = self else {
             return Granted::Public;
         };
-        if credentials.token.is_some_and(|token| token.covers(slug_key)) {
+        if credentials
+            .token
+            .is_some_and(|token| token.covers(slug_key))
+        {
             return Granted::Private { key_id: None };
         }
         match credentials.key.and_then(|key| keys.verify(key)) {

@@ -17,5 +17,6 @@ pub use report::{
 };
 pub use slug::{Slug, SlugError};
 pub use status::{
-    Counts, Freshness, GuardedStatus, ScopeSelection, ScopeStatus, Status, Summary, is_stale, stale_at,
+    Counts, Freshness, GuardedStatus, ScopeSelection, ScopeStatus, Status, Summary, is_stale,
+    stale_at,
 };

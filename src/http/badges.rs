@@ -20,9 +20,7 @@ use super::reads::{Source, StatusRead, scope_status};
 use crate::badge::render::etag_of;
 use crate::badge::status::{COMPACT_LABEL, DEFAULT_LABEL, last_modified};
 use crate::badge::{BadgeSpec, Face, Style, color, static_badge, text};
-use crate::domain::{
-    Credentials, ScopeSelection, ScopeStatus, Slug, Status, is_stale, stale_at,
-};
+use crate::domain::{Credentials, ScopeSelection, ScopeStatus, Slug, Status, is_stale, stale_at};
 
 /// How long proxies may keep badges that may change soon: unknown projects, invalid URLs, and
 /// last-known badges served while the database is down.
@@ -430,7 +428,10 @@ pub(super) fn response(finished: &FinishedBadge, conditions: &Conditions) -> Res
     }
     if finished.private {
         // The URL carries the key: a link followed from the badge must not send it on.
-        headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+        headers.insert(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        );
     }
     response
 }

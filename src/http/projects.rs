@@ -217,14 +217,16 @@ pub async fn get(
     Ok(response)
 }
 
-/// `POST /v1/projects/{slug}/keys`.
+/// `POST /v1/projects/{slug}/keys`; on any other path a 405, token or not.
 pub async fn post(
     State(state): State<AppState>,
-    writer: Writer,
     path: ProjectPath,
+    Reader(token): Reader,
 ) -> ApiResult<Response> {
     match path {
-        ProjectPath::Keys(slug) => keys::create(&state, &writer, &slug).await,
+        ProjectPath::Keys(slug) => {
+            keys::create(&state, &token.ok_or(ApiError::Unauthorized)?, &slug).await
+        }
         ProjectPath::Project(_) | ProjectPath::Key(..) => Err(ApiError::MethodNotAllowed),
     }
 }

@@ -542,7 +542,7 @@ async fn flags_and_the_text_log_format_are_honoured(pool: PgPool) {
     }
 }
 
-fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
+pub fn run_cli(args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let output = Command::new(BINARY)
         .args(args)
         .env_clear()
@@ -656,9 +656,15 @@ async fn migrate_then_status_from_the_command_line(pool: PgPool) {
     let report: depbadge::domain::ReportInput = serde_json::from_value(spec_example()).unwrap();
     let report = depbadge::domain::Report::from_input(report, chrono::Utc::now()).unwrap();
     let slug = depbadge::domain::Slug::parse("github.com/a/b").unwrap();
-    depbadge::db::projects::write_report(&pool, &slug, &report, Default::default(), chrono::Utc::now())
-        .await
-        .unwrap();
+    depbadge::db::projects::write_report(
+        &pool,
+        &slug,
+        &report,
+        Default::default(),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
     let (code, stdout, stderr) = run_cli(&["status", "github.com/A/B", "--scope", "all"], &env);
     assert_eq!(code, 0, "{stderr}");
     let document: Value = serde_json::from_str(&stdout).unwrap();

@@ -163,11 +163,29 @@ async fn a_failed_build_of_the_filter_is_logged_counted_and_retried(pool: PgPool
     };
     counted("failed", Duration::from_secs(20)).await;
     assert_eq!(builds("loaded").await, 0.0);
-    // No filter: the slug is read (statuses are another table), and the database's answer is
-    // cacheable.
+    // No filter: the slug is read. The read fails too here (a status is read with its
+    // project's visibility), so the badge is `unavailable`; the read is what shows that no
+    // filter answered.
+    let reads = || {
+        let (client, admin) = (client.clone(), server.admin);
+        async move {
+            let metrics = client
+                .get(format!("http://{admin}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            crate::metrics::sample(&metrics, r#"depbadge_db_reads_total{read="status"}"#)
+                .unwrap_or(0.0)
+        }
+    };
     let badge = server.url("/badges/github.com/never/reported.svg");
+    let before = reads().await;
     let (_, cache, _) = cache_control(&badge, &client).await;
-    assert_eq!(cache, "max-age=60, s-maxage=60");
+    assert_eq!(cache, "no-cache");
+    assert_eq!(reads().await, before + 1.0, "read from the database");
 
     sqlx::query("ALTER TABLE projects_out_of_reach RENAME TO projects")
         .execute(&pool)
@@ -175,8 +193,10 @@ async fn a_failed_build_of_the_filter_is_logged_counted_and_retried(pool: PgPool
         .unwrap();
     // Retried on its own, the connection never lost.
     counted("loaded", Duration::from_secs(30)).await;
+    let before = reads().await;
     let (_, cache, _) = cache_control(&badge, &client).await;
     assert_eq!(cache, "no-cache", "answered by the filter now");
+    assert_eq!(reads().await, before, "without a read");
 
     let stdout = server.stop().await;
     let failed = stdout

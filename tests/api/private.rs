@@ -120,7 +120,11 @@ async fn a_token_writes_only_the_slugs_its_patterns_cover(pool: PgPool) {
         "github.com/ACME/web/sub",
         "gitlab.com/g/r",
     ] {
-        assert_eq!(put(&app, slug, ACME, &spec_example()).await.0, 201, "{slug}");
+        assert_eq!(
+            put(&app, slug, ACME, &spec_example()).await.0,
+            201,
+            "{slug}"
+        );
     }
     // One project outside its patterns exists, one does not: the same 403 for both.
     assert_eq!(
@@ -274,7 +278,10 @@ async fn visibility_is_set_by_the_report_the_url_or_the_default_and_kept_otherwi
     .await;
     assert_eq!(body["visibility"], "private");
     let (_, body) = put(&private_by_default, slug, TOKEN, &later).await;
-    assert_eq!(body["visibility"], "public", "an existing project keeps its own");
+    assert_eq!(
+        body["visibility"], "public",
+        "an existing project keeps its own"
+    );
 }
 
 /// Every option of every read route, without a key and with keys that are not the project's:
@@ -285,7 +292,10 @@ async fn without_its_key_a_private_project_is_answered_as_a_slug_nobody_reported
     // Outside the patterns of the ACME token, which reads it as anyone does.
     let slug = "github.com/other/secret";
     let other = "github.com/other/other";
-    assert_eq!(put(&app, other, TOKEN, &private(spec_example())).await.0, 201);
+    assert_eq!(
+        put(&app, other, TOKEN, &private(spec_example())).await.0,
+        201
+    );
     let (_, others_key) = create_key(&app, other, TOKEN).await;
     let wrong_shape = "dbk_short";
     let wrong = format!("dbk_{}", "A".repeat(43));
@@ -331,7 +341,10 @@ async fn without_its_key_a_private_project_is_answered_as_a_slug_nobody_reported
     );
 
     // The project is reported, private, with a key; then one key revoked.
-    assert_eq!(put(&app, slug, TOKEN, &private(spec_example())).await.0, 201);
+    assert_eq!(
+        put(&app, slug, TOKEN, &private(spec_example())).await.0,
+        201
+    );
     let (revoked_id, revoked) = create_key(&app, slug, TOKEN).await;
     let (_, key) = create_key(&app, slug, TOKEN).await;
     assert_eq!(revoke(&app, slug, &revoked_id, TOKEN).await, 204);
@@ -364,7 +377,12 @@ async fn a_key_reads_every_route_privately_and_a_covering_token_reads_the_json(p
     let (_, key) = create_key(&app, slug, ACME).await;
 
     let svg = answer(&app, &format!("/badges/{slug}.svg?key={key}"), None).await;
-    let json_badge = answer(&app, &format!("/badges/{slug}.json?key={key}&scope=all"), None).await;
+    let json_badge = answer(
+        &app,
+        &format!("/badges/{slug}.json?key={key}&scope=all"),
+        None,
+    )
+    .await;
     let page = answer(&app, &format!("/projects/{slug}?key={key}"), None).await;
     let api_by_key = answer(&app, &format!("/v1/projects/{slug}?key={key}"), None).await;
     let api_by_token = answer(&app, &format!("/v1/projects/{slug}"), Some(ACME)).await;
@@ -415,14 +433,31 @@ async fn a_key_reads_every_route_privately_and_a_covering_token_reads_the_json(p
     assert_eq!(anonymous.status, 404);
     assert!(!String::from_utf8_lossy(&anonymous.body).contains("dbk_"));
     // The public badge of another project is unchanged by a key: public headers.
-    assert_eq!(put(&app, "github.com/acme/open", ACME, &spec_example()).await.0, 201);
-    let open = answer(&app, &format!("/badges/github.com/acme/open.svg?key={key}"), None).await;
+    assert_eq!(
+        put(&app, "github.com/acme/open", ACME, &spec_example())
+            .await
+            .0,
+        201
+    );
+    let open = answer(
+        &app,
+        &format!("/badges/github.com/acme/open.svg?key={key}"),
+        None,
+    )
+    .await;
     assert!(
-        open.headers
-            .contains(&("cache-control".to_owned(), "max-age=300, s-maxage=300".to_owned())),
+        open.headers.contains(&(
+            "cache-control".to_owned(),
+            "max-age=300, s-maxage=300".to_owned()
+        )),
         "{open:?}"
     );
-    assert!(!open.headers.iter().any(|(name, _)| name == "referrer-policy"));
+    assert!(
+        !open
+            .headers
+            .iter()
+            .any(|(name, _)| name == "referrer-policy")
+    );
 }
 
 #[sqlx::test]
@@ -488,8 +523,21 @@ async fn keys_are_shown_once_stored_hashed_listed_without_secret_and_limited(poo
         .unwrap();
     assert_eq!(response.status(), 404);
     assert_eq!(put(&app, slug, ACME, &private(spec_example())).await.0, 201);
+    // The project's status is cached without keys; a key created now reads at once here.
+    let cached = format!("/badges/{slug}.svg?key=dbk_{}", "C".repeat(43));
+    assert_eq!(
+        badge(&app, &cached).await.aria_label(),
+        "dependencies: unknown"
+    );
+    let (_, first) = create_key(&app, slug, ACME).await;
+    assert_eq!(
+        badge(&app, &format!("/badges/{slug}.svg?key={first}"))
+            .await
+            .aria_label(),
+        "dependencies: 1 of 1 outdated"
+    );
     let mut keys = Vec::new();
-    for _ in 0..16 {
+    for _ in 0..15 {
         keys.push(create_key(&app, slug, ACME).await);
     }
     for (_, key) in &keys {
@@ -502,7 +550,7 @@ async fn keys_are_shown_once_stored_hashed_listed_without_secret_and_limited(poo
         );
     }
     let distinct: std::collections::HashSet<_> = keys.iter().map(|(_, k)| k).collect();
-    assert_eq!(distinct.len(), 16);
+    assert_eq!(distinct.len(), 15);
     let response = app
         .client
         .post(app.url(&format!("/v1/projects/{slug}/keys")))
@@ -547,7 +595,7 @@ async fn keys_are_shown_once_stored_hashed_listed_without_secret_and_limited(poo
     let listed: Value = serde_json::from_str(&text).unwrap();
     let listed = listed["keys"].as_array().unwrap();
     assert_eq!(listed.len(), 16);
-    assert_eq!(listed[0]["id"], json!(id));
+    assert_eq!(listed[1]["id"], json!(id));
     assert!(listed[0]["last_used_at"].is_null());
     // Without a token: 401; the key routes are not for readers.
     let anonymous = app
@@ -632,7 +680,10 @@ async fn revocation_and_a_change_of_visibility_reach_every_replica(pool: PgPool)
     let plain = format!("/badges/{slug}.svg");
     until(&b, &plain, "dependencies: 1 of 1 outdated").await;
     for _ in 0..3 {
-        assert_eq!(badge(&b, &plain).await.aria_label(), "dependencies: 1 of 1 outdated");
+        assert_eq!(
+            badge(&b, &plain).await.aria_label(),
+            "dependencies: 1 of 1 outdated"
+        );
     }
     let kept = r#"depbadge_badge_kept_answers_total{badge="project"}"#;
     assert!(
@@ -672,7 +723,9 @@ async fn key_routes_take_precedence_only_where_the_path_can_mean_them(pool: PgPo
     let slug = "github.com/acme/keys";
     assert_eq!(put(&app, slug, TOKEN, &spec_example()).await.0, 201);
     assert_eq!(
-        badge(&app, &format!("/badges/{slug}.svg")).await.aria_label(),
+        badge(&app, &format!("/badges/{slug}.svg"))
+            .await
+            .aria_label(),
         "dependencies: 1 of 1 outdated"
     );
     // GET …/keys lists the keys of github.com/acme (a project that does not exist).
@@ -703,4 +756,130 @@ async fn key_routes_take_precedence_only_where_the_path_can_mean_them(pool: PgPo
         .await
         .unwrap();
     assert_eq!(response.status(), 405);
+}
+
+/// The real binary's log lines, at the most verbose level, name no key, valid or not, however
+/// the query spells the parameter; an export keeps keys' digests only, and an import restores
+/// keys that work.
+#[sqlx::test]
+async fn keys_reach_neither_logs_nor_exports_and_an_import_restores_them(pool: PgPool) {
+    use crate::binary::{run_cli, start, wait_for};
+    use crate::helpers::database_url;
+    let url = database_url(&pool);
+    let mut server = start(
+        &url,
+        &[("RUST_LOG", "trace"), ("DEPBADGE_SHUTDOWN_DELAY", "0")],
+    );
+    let client = reqwest::Client::new();
+    wait_for(&client, &server, "/readyz", 200, Duration::from_secs(20)).await;
+    let slug = "github.com/acme/logged";
+    let put = client
+        .put(server.url(&format!("/v1/projects/{slug}")))
+        .bearer_auth(TOKEN)
+        .json(&private(spec_example()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), 201);
+    let created: Value = client
+        .post(server.url(&format!("/v1/projects/{slug}/keys")))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let wrong = format!("dbk_{}", "B".repeat(43));
+    for (path, status) in [
+        (format!("/badges/{slug}.svg?key={key}"), 200),
+        (format!("/badges/{slug}.svg?style=flat&key={wrong}"), 200),
+        (format!("/badges/{slug}.json?%6Bey={key}"), 200),
+        (format!("/projects/{slug}?key={key}"), 200),
+        (format!("/v1/projects/{slug}?key={key}"), 200),
+        (format!("/v1/projects/{slug}?k%65y={wrong}"), 404),
+    ] {
+        let response = client.get(server.url(&path)).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{path}");
+    }
+    let logs = server.stop().await;
+    assert!(
+        logs.contains(&format!("/badges/{slug}.svg?key=REDACTED")),
+        "the access line shows the path, the key redacted:\n{logs}"
+    );
+    for secret in [key.as_str(), wrong.as_str(), &key[4..], &wrong[4..]] {
+        assert!(
+            !logs.contains(secret),
+            "a key reached the logs:\n{}",
+            logs.lines()
+                .filter(|l| l.contains(secret))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+
+    let env = [("DATABASE_URL", url.as_str())];
+    let (code, exported, stderr) = run_cli(&["export"], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!exported.contains(&key[4..]), "{exported}");
+    let line: Value = serde_json::from_str(exported.lines().next().unwrap()).unwrap();
+    assert_eq!(line["visibility"], "private");
+    let digest: String = sha2::Sha256::digest(key.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(line["read_keys"][0]["sha256"], json!(digest));
+    assert_eq!(line["read_keys"][0]["id"], created["id"]);
+
+    // Gone with its project; back with the import.
+    sqlx::query("DELETE FROM projects")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM read_keys")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(count, 0, "keys go with their project");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("backup.jsonl");
+    std::fs::write(&file, &exported).unwrap();
+    let (code, _, stderr) = run_cli(&["import", file.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{stderr}");
+    let app = spawn(pool).await;
+    assert_eq!(
+        badge(&app, &format!("/badges/{slug}.svg?key={key}"))
+            .await
+            .aria_label(),
+        "dependencies: 1 of 1 outdated"
+    );
+    assert_eq!(
+        badge(&app, &format!("/badges/{slug}.svg"))
+            .await
+            .aria_label(),
+        "dependencies: unknown",
+        "still private"
+    );
+}
+
+/// A malformed `DEPBADGE_API_TOKENS` line stops the start with exit code 2, naming the line and
+/// the token's name, never the token.
+#[test]
+fn a_malformed_token_line_stops_the_start_naming_it_without_the_token() {
+    let secret = "s3cr3t-value-0123456789";
+    let tokens = format!("# tokens\nci:{TOKEN}\nteam-b:{secret}:github.com\n");
+    let (code, stdout, stderr) = crate::binary::run_cli(
+        &["serve"],
+        &[
+            ("DEPBADGE_API_TOKENS", tokens.as_str()),
+            ("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"),
+        ],
+    );
+    assert_eq!(code, 2, "{stdout}{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    for expected in ["DEPBADGE_API_TOKENS", "line 3", "`team-b`", "`github.com`"] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+    assert!(!stderr.contains(secret) && !stdout.contains(secret));
 }
