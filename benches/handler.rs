@@ -171,7 +171,7 @@ fn handler(c: &mut Criterion) {
             StatusCode::OK,
         ),
         (
-            "private badge, with its key (routed)",
+            "private badge, with its key",
             private.as_str(),
             None,
             StatusCode::OK,

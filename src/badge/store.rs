@@ -162,27 +162,29 @@ impl<A: Send + Sync + 'static> ProjectStore<A> {
             .map(|entry| entry.value)
     }
 
-    /// The status, and where to keep what is made from it: only a fresh public status has a
-    /// slot (what is made from a stale one is never kept, nor anything made for a private
-    /// project's reader: the answers kept are given before any key is checked).
+    /// The status, and where to keep what is made from it: only a fresh status has a slot
+    /// (what is made from a stale one is never kept).
     pub fn status_and_slot(
         &self,
         slug_key: &str,
         scope: ScopeSelection,
     ) -> (Lookup<Option<GuardedStatus>>, Option<KeptSlot<A>>) {
         match self.lookup(&self.statuses, slug_key, scope) {
-            Lookup::Fresh(entry) => {
-                let slot = is_public(&entry.value).then_some(entry.kept);
-                (Lookup::Fresh(entry.value), slot)
-            }
+            Lookup::Fresh(entry) => (Lookup::Fresh(entry.value), Some(entry.kept)),
             other => (other.map(|entry| entry.value), None),
         }
     }
 
-    /// What was kept with a fresh status, if anything (only a public one has a slot).
-    pub fn kept(&self, slug_key: &str, scope: ScopeSelection) -> Option<Arc<A>> {
+    /// What was kept with a fresh status, if anything, and if `may_read` its status: what is
+    /// kept with a private project's status was made for a reader with one of its keys.
+    pub fn kept(
+        &self,
+        slug_key: &str,
+        scope: ScopeSelection,
+        may_read: impl FnOnce(Option<&GuardedStatus>) -> bool,
+    ) -> Option<Arc<A>> {
         match self.lookup(&self.statuses, slug_key, scope) {
-            Lookup::Fresh(entry) => entry.kept.get().cloned(),
+            Lookup::Fresh(entry) if may_read(entry.value.as_ref()) => entry.kept.get().cloned(),
             _ => None,
         }
     }
@@ -405,14 +407,6 @@ fn document_bytes(project: &StoredProject) -> usize {
         + tools
         + watched
         + access_bytes(&project.access)
-}
-
-/// Whether anyone may be given what is made from this status without a key check: a public
-/// project's, or "no report".
-fn is_public(status: &Option<GuardedStatus>) -> bool {
-    status
-        .as_ref()
-        .is_none_or(|status| matches!(status.access, Access::Public))
 }
 
 /// What a private project's read keys add to an entry: an id and a digest each, in an `Arc`.

@@ -127,7 +127,8 @@ pub struct BadgeRequest {
     /// `None` when the query string could not be parsed or an option is invalid.
     options: Option<Options>,
     conditions: Conditions,
-    /// No query string: the request most clients send, whose answer is kept finished.
+    /// No query string, or only a read key (`?key=…`): the requests most clients send, whose
+    /// answers are kept finished (a private project's for the readers with one of its keys).
     plain: bool,
     /// `?key=`: a private project's read key.
     key: Option<String>,
@@ -178,7 +179,7 @@ impl<S: Send + Sync> FromRequestParts<S> for BadgeRequest {
             .await
             .map(|Path(p)| p)
             .unwrap_or_default();
-        let plain = parts.uri.query().is_none();
+        let plain = parts.uri.query().is_none_or(is_only_a_key);
         let query = QueryParams::from_request_parts(parts, state).await.ok();
         let options = query.as_ref().and_then(|query| Options::parse(query).ok());
         let key = query
@@ -193,6 +194,15 @@ impl<S: Send + Sync> FromRequestParts<S> for BadgeRequest {
             key,
         })
     }
+}
+
+/// Whether a query string is one `key` parameter, as a private badge's URL has it: such a
+/// request's answer is kept, and given before the router to the next one with a key that reads
+/// it (see [`super::finished`]).
+pub(super) fn is_only_a_key(query: &str) -> bool {
+    query
+        .strip_prefix("key=")
+        .is_some_and(|key| !key.contains(['&', '%', '+', ';']))
 }
 
 /// `GET /badges/{slug}.svg` and `GET /badges/{slug}.json`.
@@ -212,7 +222,8 @@ pub async fn project(State(state): State<AppState>, request: BadgeRequest) -> Re
     };
     let finished = finish(&state, format, answer);
     let response = response(&finished, &request.conditions);
-    // The default SVG of a fresh status: the next request for it is answered before the router.
+    // The default SVG of a fresh status: the next request for it is answered before the router
+    // (a private one's only to a request with one of its keys).
     if let (Some(slot), true, Format::Svg) = (slot, request.plain, format) {
         slot.keep(Arc::new(finished));
     }
@@ -296,7 +307,7 @@ async fn status_answer(
     // not heard yet).
     let settled = matches!(source, Source::Database);
     let slot = match source {
-        Source::Cache(slot) => slot,
+        Source::Cache(slot) => Some(slot),
         Source::Database | Source::NotKnown | Source::LastKnown => None,
     };
     let Some(status) = status else {

@@ -348,3 +348,76 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
     })?;
     Ok(input)
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::http::Method;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn named(method: Method, raw: &str) -> String {
+        match ProjectPath::parse(&method, raw) {
+            Ok(ProjectPath::Project(slug)) => format!("project {}", slug.key()),
+            Ok(ProjectPath::Keys(slug)) => format!("keys of {}", slug.key()),
+            Ok(ProjectPath::Key(slug, id)) => format!("key {id} of {}", slug.key()),
+            Err(_) => "invalid".to_owned(),
+        }
+    }
+
+    #[test]
+    fn key_routes_are_recognised_only_for_their_methods_and_shapes() {
+        let id = "0b0e6b6c-4a4e-4c57-9d3e-6f1f2a3b4c5d";
+        let cases = [
+            (Method::GET, "github.com/a/b", "project github.com/a/b"),
+            (Method::GET, "github.com/a/b/keys", "keys of github.com/a/b"),
+            (
+                Method::POST,
+                "github.com/A/b/keys",
+                "keys of github.com/a/b",
+            ),
+            // PUT and DELETE of `…/keys` are the project's whose last segment is `keys`.
+            (
+                Method::PUT,
+                "github.com/a/keys",
+                "project github.com/a/keys",
+            ),
+            (
+                Method::DELETE,
+                "github.com/a/keys",
+                "project github.com/a/keys",
+            ),
+            (
+                Method::DELETE,
+                &format!("github.com/a/b/keys/{id}"),
+                &format!("key {id} of github.com/a/b"),
+            ),
+            (
+                Method::DELETE,
+                "github.com/a/b/keys/not-a-uuid",
+                "project github.com/a/b/keys/not-a-uuid",
+            ),
+            (
+                Method::GET,
+                &format!("github.com/a/b/keys/{id}"),
+                &format!("project github.com/a/b/keys/{id}"),
+            ),
+            // `github.com/keys`: what comes before `/keys` is no slug, so it is a slug itself.
+            (Method::GET, "github.com/keys", "project github.com/keys"),
+            (Method::GET, "nodot/keys", "invalid"),
+            (Method::POST, "github.com/a/b", "project github.com/a/b"),
+        ];
+        for (method, raw, expected) in cases {
+            assert_eq!(named(method.clone(), raw), expected, "{method} {raw}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_path_is_named_without_panicking(raw in "[a-zA-Z0-9./_-]{0,80}(/keys(/[0-9a-f-]{0,40})?)?") {
+            for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
+                let _ = named(method, &raw);
+            }
+        }
+    }
+}

@@ -18,7 +18,7 @@ use axum::response::Response;
 use tower::Service;
 
 use super::access_log::Pending;
-use super::badges::{Conditions, response};
+use super::badges::{Conditions, is_only_a_key, response};
 use super::finished_badge::FinishedBadge;
 use super::reads::kept_answer;
 use super::{AppState, PROJECT_BADGE_ROUTE, STATIC_BADGE_ROUTE};
@@ -47,14 +47,22 @@ impl<S> FinishedBadges<S> {
         &self,
         request: &Request<B>,
     ) -> Option<(Arc<FinishedBadge>, &'static str, KeptAnswer)> {
-        if request.method() != Method::GET || request.uri().query().is_some() {
+        if request.method() != Method::GET {
             return None;
         }
+        // No query string; or, for a project's badge, only a read key, checked here as the router
+        // would check it (a private project's kept answer is for its keys' holders only).
+        let key = match request.uri().query() {
+            None => None,
+            Some(query) if is_only_a_key(query) => query.strip_prefix("key="),
+            Some(_) => return None,
+        };
         match KeptPath::of(request.uri().path())? {
             KeptPath::Project(slug) => {
-                let badge = kept_answer(&self.state, &slug)?;
+                let badge = kept_answer(&self.state, &slug, key)?;
                 Some((badge, PROJECT_BADGE_ROUTE, KeptAnswer::Project))
             }
+            KeptPath::Static(_) if key.is_some() => None,
             KeptPath::Static(path) => {
                 let badge = self.state.static_answers.get(path)?;
                 Some((badge, STATIC_BADGE_ROUTE, KeptAnswer::Static))

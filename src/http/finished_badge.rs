@@ -17,7 +17,7 @@ use moka::sync::Cache;
 
 use crate::badge::render_cache::RENDERED_ENTRY_OVERHEAD;
 use crate::badge::store::{KeptSlot, ProjectStore};
-use crate::domain::ScopeSelection;
+use crate::domain::{GuardedStatus, ScopeSelection};
 
 /// What a badge response carries besides the headers every badge response has.
 #[derive(Debug)]
@@ -52,15 +52,17 @@ pub type Store = ProjectStore<FinishedBadge>;
 /// measured: the RSS test's noise is larger than this).
 pub const FINISHED_BADGE_BYTES: usize = std::mem::size_of::<FinishedBadge>() + 64 + 3 * 48;
 
-/// The finished default badge kept with a fresh status, if it is still what the status shows.
+/// The finished default badge kept with a fresh status, if it is still what the status shows and
+/// `may_read` the status (a private project's answer is kept for readers with one of its keys).
 pub fn kept_badge(
     store: &Store,
     slug_key: &str,
     scope: ScopeSelection,
     now: Instant,
+    may_read: impl FnOnce(Option<&GuardedStatus>) -> bool,
 ) -> Option<Arc<FinishedBadge>> {
     store
-        .kept(slug_key, scope)
+        .kept(slug_key, scope, may_read)
         .filter(|badge| badge.is_valid_at(now))
 }
 
@@ -167,7 +169,7 @@ mod tests {
         let later = now + Duration::from_secs(60);
         cache.store_status(key, scope, status(), cache.ticket());
         assert!(
-            kept_badge(&cache, key, scope, now).is_none(),
+            kept_badge(&cache, key, scope, now, anyone).is_none(),
             "nothing kept yet"
         );
 
@@ -177,47 +179,50 @@ mod tests {
             slot.unwrap().keep(finished(10, valid_until));
         };
         keep(Some(later));
-        assert!(kept_badge(&cache, key, scope, now).is_some());
-        assert!(kept_badge(&cache, key, ScopeSelection::Dev, now).is_none());
+        assert!(kept_badge(&cache, key, scope, now, anyone).is_some());
+        assert!(kept_badge(&cache, key, ScopeSelection::Dev, now, anyone).is_none());
         assert!(
-            kept_badge(&cache, key, scope, later).is_none(),
+            kept_badge(&cache, key, scope, later, anyone).is_none(),
             "not once the report it shows has turned stale"
         );
 
         // A new report: the entry turns stale and its kept badge goes with it.
         cache.invalidate(key);
-        assert!(kept_badge(&cache, key, scope, now).is_none());
+        assert!(kept_badge(&cache, key, scope, now, anyone).is_none());
         let (lookup, slot) = cache.status_and_slot(key, scope);
         assert_eq!((lookup, slot.is_none()), (Lookup::Stale(status()), true));
 
         // Read again: a new entry, a new slot.
         cache.store_status(key, scope, status(), cache.ticket());
-        assert!(kept_badge(&cache, key, scope, now).is_none());
+        assert!(kept_badge(&cache, key, scope, now, anyone).is_none());
         keep(None);
-        assert!(kept_badge(&cache, key, scope, later).is_some());
+        assert!(kept_badge(&cache, key, scope, later, anyone).is_some());
 
         // Notifications may have been missed: nothing kept is served.
         cache.flush();
-        assert!(kept_badge(&cache, key, scope, now).is_none());
+        assert!(kept_badge(&cache, key, scope, now, anyone).is_none());
     }
 
-    /// The answers kept are given before any key is checked: nothing made for a private
-    /// project's reader may be kept, so its status has no slot.
+    /// Whoever may read anything.
+    fn anyone(_: Option<&GuardedStatus>) -> bool {
+        true
+    }
+
+    /// What is kept with a private project's status goes only to whom `may_read` lets read it.
     #[test]
-    fn a_private_status_has_no_slot_to_keep_an_answer_in() {
+    fn a_private_status_keeps_its_answer_for_whom_may_read_it() {
         let cache = ProjectStore::new(1 << 20, Duration::from_secs(3600), FINISHED_BADGE_BYTES);
         let (key, scope) = ("a.io/private", ScopeSelection::Runtime);
         let mut private = status();
         if let Some(status) = &mut private {
             status.access = Access::Private(Arc::default());
         }
-        cache.store_status(key, scope, private.clone(), cache.ticket());
-        let (lookup, slot) = cache.status_and_slot(key, scope);
-        assert_eq!(lookup, Lookup::Fresh(private));
-        assert!(slot.is_none(), "a slot for a private status");
-        assert!(kept_badge(&cache, key, scope, Instant::now()).is_none());
-        // A project with no report keeps its "unknown" answer, as a public one does.
-        cache.store_status("a.io/none", scope, None, cache.ticket());
-        assert!(cache.status_and_slot("a.io/none", scope).1.is_some());
+        cache.store_status(key, scope, private, cache.ticket());
+        let (_, slot) = cache.status_and_slot(key, scope);
+        slot.unwrap().keep(finished(10, None));
+        let public_only =
+            |status: Option<&GuardedStatus>| status.is_none_or(|s| s.access == Access::Public);
+        assert!(kept_badge(&cache, key, scope, Instant::now(), public_only).is_none());
+        assert!(kept_badge(&cache, key, scope, Instant::now(), anyone).is_some());
     }
 }

@@ -24,24 +24,37 @@ use crate::ops::metrics::{CacheResult, DbRead};
 /// before answering from what this replica knows.
 const DATABASE_BUDGET: Duration = Duration::from_secs(1);
 
-/// The answer kept with the project's fresh default status, if it still shows that status: a hit,
-/// counted as [`scope_status`] counts its own.
-pub fn kept_answer(state: &AppState, slug: &Slug) -> Option<Arc<FinishedBadge>> {
+/// The answer kept with the project's fresh default status, if it still shows that status and
+/// `key` may read it (a public project's, with any key or none; a private project's, with one of
+/// its keys): a hit, counted as [`scope_status`] counts its own.
+pub fn kept_answer(state: &AppState, slug: &Slug, key: Option<&str>) -> Option<Arc<FinishedBadge>> {
+    let mut granted_to = None;
     let badge = kept_badge(
         &state.store,
         slug.key(),
         ScopeSelection::default(),
         std::time::Instant::now(),
+        |status| {
+            let Some(status) = status else { return true };
+            let credentials = Credentials { key, token: None };
+            let grant = status.access.grant(slug.key(), credentials);
+            let allowed = grant != Granted::Denied;
+            granted_to = Some(grant);
+            allowed
+        },
     )?;
+    if let Some(grant) = granted_to {
+        granted(state, grant);
+    }
     state.metrics.record_badge_lookup(CacheResult::Hit);
     Some(badge)
 }
 
 /// Where a status came from.
 pub enum Source {
-    /// A fresh cache entry, with the slot for the finished badge made from it (none for a
-    /// private project: its answers are never kept).
-    Cache(Option<FinishedSlot>),
+    /// A fresh cache entry, with the slot for the finished badge made from it (for a private
+    /// project, only given to a reader with one of its keys: see [`StatusRead::not_known`]).
+    Cache(FinishedSlot),
     Database,
     /// No report, said by the filter of known slugs without a read: another replica may have
     /// written it a moment ago, its NOTIFY not heard yet.
@@ -79,10 +92,9 @@ pub async fn scope_status(
     credentials: Credentials<'_>,
 ) -> Result<StatusRead, ()> {
     let (cached, slot) = state.store.status_and_slot(slug.key(), scope);
-    if let Lookup::Fresh(status) = &cached {
+    if let (Lookup::Fresh(status), Some(slot)) = (&cached, slot) {
         // Counted as the kept answer's is: the same hit, answered another way.
         state.metrics.record_badge_lookup(CacheResult::Hit);
-        // The store gives no slot for a private project's status.
         return Ok(guarded(state, slug, status.as_ref(), credentials, || {
             Source::Cache(slot)
         }));

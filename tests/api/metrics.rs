@@ -30,10 +30,24 @@ pub fn sample(metrics: &str, series: &str) -> Option<f64> {
 /// Scrapes until `series` has `value`: for what background tasks set (the database watcher, the
 /// notification listener), which a test cannot wait for otherwise.
 pub async fn wait_for_sample(app: &TestApp, series: &str, value: f64) -> String {
+    wait_until(app, series, value, |sampled| sampled == value).await
+}
+
+/// Scrapes until the counter `series` has reached `value` (it may have passed it).
+pub async fn wait_for_at_least(app: &TestApp, series: &str, value: f64) -> String {
+    wait_until(app, series, value, |sampled| sampled >= value).await
+}
+
+async fn wait_until(
+    app: &TestApp,
+    series: &str,
+    value: f64,
+    reached: impl Fn(f64) -> bool,
+) -> String {
     let started = Instant::now();
     loop {
         let metrics = scrape(app).await;
-        if sample(&metrics, series) == Some(value) {
+        if sample(&metrics, series).is_some_and(&reached) {
             return metrics;
         }
         assert!(
