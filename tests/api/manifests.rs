@@ -122,7 +122,16 @@ fn the_configuration_in_the_manifests_is_valid_for_the_binary() {
     }
     let config =
         Config::from_sources(&Sources::from_env(env).unwrap()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(config.api_tokens.names().collect::<Vec<_>>(), ["analyzer"]);
+    assert_eq!(
+        config.api_tokens.scopes().collect::<Vec<_>>(),
+        [
+            ("analyzer", "every slug".to_owned()),
+            (
+                "team-payments",
+                "github.example.com/payments/*".to_owned()
+            )
+        ]
+    );
 
     // Ports: the containerPorts are the ones the configured listeners bind.
     let ports: Vec<(String, u16)> = items(&container["ports"])
