@@ -75,7 +75,8 @@ fn keys_are_prefixed_long_and_verified_by_digest() {
     assert_eq!(keys.verify(&key[..KEY_LEN - 1]), None);
     assert_eq!(keys.verify(&format!("{key}x")), None);
     assert_eq!(keys.verify(""), None);
-    assert_eq!(keys.len(), 2);
+    assert_eq!((keys.len(), keys.is_empty()), (2, false));
+    assert!(ReadKeys::default().is_empty());
 }
 
 #[test]
