@@ -79,19 +79,18 @@ pub fn contraction_in(sql: &str) -> Vec<&'static str> {
         }
         code.push(' ');
     }
-    let mut words: Vec<&str> = code
-        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
-        .filter(|w| !w.is_empty())
-        .collect();
     // `ON DELETE CASCADE` and `ON UPDATE` in a new foreign key say what happens to added rows;
     // they are not statements.
-    let mut i = 0;
-    while i + 1 < words.len() {
-        if words[i] == "ON" && matches!(words[i + 1], "DELETE" | "UPDATE") {
-            words.drain(i..i + 2);
-        } else {
-            i += 1;
+    let mut words: Vec<&str> = Vec::new();
+    let mut all = code
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .filter(|w| !w.is_empty())
+        .peekable();
+    while let Some(word) = all.next() {
+        if word == "ON" && all.next_if(|next| matches!(*next, "DELETE" | "UPDATE")).is_some() {
+            continue;
         }
+        words.push(word);
     }
     NOT_EXPAND_ONLY
         .into_iter()
