@@ -338,7 +338,7 @@ async fn status(config: Config, slug: &str, scope: &str) -> Result<(), Failure> 
         .await
         .map_err(|e| Failure::Run(format!("cannot read the project: {e}")))?
         .ok_or_else(|| Failure::Run(format!("no report for {}", slug.display())))?;
-    let document = ProjectDocument::new(
+    let mut document = ProjectDocument::new(
         &project.meta,
         project.summary,
         &project.dependencies,
@@ -346,6 +346,7 @@ async fn status(config: Config, slug: &str, scope: &str) -> Result<(), Failure> 
         selection,
         config.stale_after,
     );
+    document.visibility = Some(project.meta.visibility);
     let json = serde_json::to_string_pretty(&document).map_err(|e| Failure::Run(e.to_string()))?;
     println!("{json}");
     Ok(())

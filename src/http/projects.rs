@@ -41,7 +41,7 @@ pub struct ProjectDocument<'a> {
     tools: &'a [ToolUsed],
     /// Who may read the project.
     #[serde(skip_serializing_if = "Option::is_none")]
-    visibility: Option<Visibility>,
+    pub visibility: Option<Visibility>,
     #[serde(skip_serializing_if = "Option::is_none")]
     changed: Option<bool>,
 }
@@ -203,7 +203,7 @@ pub async fn get(
         selection,
         state.stale_after,
     );
-    document.visibility = Some(project.access.visibility());
+    document.visibility = Some(project.meta.visibility);
     let mut response = Json(document).into_response();
     if private {
         set_static_headers(

@@ -670,6 +670,7 @@ async fn migrate_then_status_from_the_command_line(pool: PgPool) {
     let document: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(document["status"], "vulnerable");
     assert_eq!(document["counts"]["total"], 2);
+    assert_eq!(document["visibility"], "public");
 
     let (code, _, stderr) = run_cli(
         &["migrate"],
