@@ -87,7 +87,11 @@ pub fn contraction_in(sql: &str) -> Vec<&'static str> {
         .filter(|w| !w.is_empty())
         .peekable();
     while let Some(word) = all.next() {
-        if word == "ON" && all.next_if(|next| matches!(*next, "DELETE" | "UPDATE")).is_some() {
+        if word == "ON"
+            && all
+                .next_if(|next| matches!(*next, "DELETE" | "UPDATE"))
+                .is_some()
+        {
             continue;
         }
         words.push(word);

@@ -126,10 +126,7 @@ fn the_configuration_in_the_manifests_is_valid_for_the_binary() {
         config.api_tokens.scopes().collect::<Vec<_>>(),
         [
             ("analyzer", "every slug".to_owned()),
-            (
-                "team-payments",
-                "github.example.com/payments/*".to_owned()
-            )
+            ("team-payments", "github.example.com/payments/*".to_owned())
         ]
     );
 
