@@ -56,10 +56,39 @@ pub async fn push(
     let endpoint = format!(
         "{}/v1/projects/{}{}",
         url.trim_end_matches('/'),
-        slug.trim_matches('/'),
+        project_path(slug.trim_matches('/')),
         visibility.map_or(String::new(), |v| format!("?visibility={v}"))
     );
     send(&endpoint, &token, content_type, body, max_time).await
+}
+
+/// The slug as written after `/v1/projects/`: one that ends in `keys` or `keys/<UUID>` has its
+/// `k` escaped, so that the server reads a project, not its read keys' route.
+fn project_path(slug: &str) -> String {
+    let segments: Vec<&str> = slug.split('/').collect();
+    let escape_at = match segments.as_slice() {
+        [.., last] if last.eq_ignore_ascii_case("keys") => Some(segments.len() - 1),
+        [.., keys, id]
+            if keys.eq_ignore_ascii_case("keys") && uuid::Uuid::try_parse(id).is_ok() =>
+        {
+            Some(segments.len() - 2)
+        }
+        _ => None,
+    };
+    segments
+        .iter()
+        .enumerate()
+        .map(|(i, segment)| {
+            if Some(i) == escape_at {
+                // `keys` in any case: four ASCII letters.
+                let first = segment.as_bytes().first().copied().unwrap_or(b'k');
+                format!("%{first:02X}{}", segment.get(1..).unwrap_or("eys"))
+            } else {
+                (*segment).to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn read_inputs(files: &[PathBuf]) -> Result<Vec<(String, Value)>, Failure> {
@@ -232,4 +261,28 @@ async fn send(
         backoff = (backoff * 2).min(MAX_RETRY);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slug_that_ends_like_a_key_route_is_escaped() {
+        let id = "0b0e6b6c-4a4e-4c57-9d3e-6f1f2a3b4c5d";
+        for (slug, path) in [
+            ("github.com/a/b", "github.com/a/b".to_owned()),
+            ("github.com/a/keys", "github.com/a/%6Beys".to_owned()),
+            ("github.com/a/Keys", "github.com/a/%4Beys".to_owned()),
+            ("github.com/keys/b", "github.com/keys/b".to_owned()),
+            (
+                &format!("github.com/a/keys/{id}") as &str,
+                format!("github.com/a/%6Beys/{id}"),
+            ),
+            ("github.com/a/keys/x", "github.com/a/keys/x".to_owned()),
+            ("", String::new()),
+        ] {
+            assert_eq!(project_path(slug), path, "{slug}");
+        }
+    }
 }

@@ -12,7 +12,7 @@ use crate::config::Token;
 use chrono::{DateTime, Utc};
 
 use crate::domain::report::cyclonedx::{Bom, BomReport};
-use crate::domain::{Report, ReportError, ReportInput, ScopeSelection, Slug, Status};
+use crate::domain::{Report, ReportError, ReportInput, ScopeSelection, Slug, SlugError, Status};
 
 /// The API token that authorized this request: its name (for logs, never the token) and the
 /// slugs it covers.
@@ -97,43 +97,48 @@ impl<S: Send + Sync> FromRequestParts<S> for SlugPath {
     }
 }
 
-/// What `/v1/projects/{*path}` names: a project, its read keys (`…/keys`, for GET and POST), or
-/// one of them (`…/keys/{id}`, for DELETE). A slug may itself end in `keys`: for those methods
-/// the key routes win (docs/decisions.md, "Private projects").
+/// What `/v1/projects/{*path}` names, by the path as sent: a path ending in `/keys` is a
+/// project's read keys (GET, POST), one ending in `/keys/{uuid}` one key (DELETE), whatever the
+/// method (the others are 405); any other path is a project. A project whose own slug ends so
+/// is reached with a letter of `keys` percent-escaped (`…/%6Beys`): the router decodes it, the
+/// path as sent does not end in `/keys` (docs/decisions.md, "Private projects").
 pub enum ProjectPath {
     Project(Slug),
-    Keys(Slug),
-    Key(Slug, uuid::Uuid),
+    /// The slug before `/keys`, or why it is none (said after the token is checked).
+    Keys(Result<Slug, SlugError>),
+    Key(Result<Slug, SlugError>, uuid::Uuid),
+    /// Neither a slug nor a key route.
+    Invalid(SlugError),
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ProjectPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+        let Path(decoded) = Path::<String>::from_request_parts(parts, state)
             .await
-            .map_err(|_| ApiError::InvalidSlug(crate::domain::SlugError::NotUtf8))?;
-        Ok(Self::parse(&parts.method, &raw)?)
+            .map_err(|_| ApiError::InvalidSlug(SlugError::NotUtf8))?;
+        Ok(Self::parse(parts.uri.path(), &decoded))
     }
 }
 
 impl ProjectPath {
-    fn parse(method: &axum::http::Method, raw: &str) -> Result<Self, crate::domain::SlugError> {
-        use axum::http::Method;
-        if matches!(*method, Method::GET | Method::POST)
-            && let Some(slug) = raw.strip_suffix("/keys")
-            && let Ok(slug) = Slug::parse(slug)
-        {
-            return Ok(Self::Keys(slug));
+    /// `sent`: the request's path as sent; `decoded`: the wildcard, percent-decoded.
+    fn parse(sent: &str, decoded: &str) -> Self {
+        if sent.ends_with("/keys") {
+            let slug = decoded.strip_suffix("/keys").unwrap_or_default();
+            return Self::Keys(Slug::parse(slug));
         }
-        if *method == Method::DELETE
-            && let Some((slug, id)) = raw.rsplit_once("/keys/")
+        if let Some((_, id)) = sent.rsplit_once("/keys/")
             && let Ok(id) = uuid::Uuid::try_parse(id)
-            && let Ok(slug) = Slug::parse(slug)
         {
-            return Ok(Self::Key(slug, id));
+            let slug = decoded.rsplit_once("/keys/").map_or("", |(slug, _)| slug);
+            return Self::Key(Slug::parse(slug), id);
         }
-        Slug::parse(raw).map(Self::Project)
+        match Slug::parse(decoded) {
+            Ok(slug) => Self::Project(slug),
+            Err(error) => Self::Invalid(error),
+        }
     }
 }
 
@@ -351,73 +356,67 @@ fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiErro
 
 #[cfg(test)]
 mod tests {
-    use axum::http::Method;
     use proptest::prelude::*;
 
     use super::*;
 
-    fn named(method: Method, raw: &str) -> String {
-        match ProjectPath::parse(&method, raw) {
-            Ok(ProjectPath::Project(slug)) => format!("project {}", slug.key()),
-            Ok(ProjectPath::Keys(slug)) => format!("keys of {}", slug.key()),
-            Ok(ProjectPath::Key(slug, id)) => format!("key {id} of {}", slug.key()),
-            Err(_) => "invalid".to_owned(),
+    fn named(sent: &str, decoded: &str) -> String {
+        match ProjectPath::parse(&format!("/v1/projects/{sent}"), decoded) {
+            ProjectPath::Project(slug) => format!("project {}", slug.key()),
+            ProjectPath::Keys(Ok(slug)) => format!("keys of {}", slug.key()),
+            ProjectPath::Keys(Err(_)) => "keys of no slug".to_owned(),
+            ProjectPath::Key(Ok(slug), id) => format!("key {id} of {}", slug.key()),
+            ProjectPath::Key(Err(_), id) => format!("key {id} of no slug"),
+            ProjectPath::Invalid(_) => "invalid".to_owned(),
         }
     }
 
     #[test]
-    fn key_routes_are_recognised_only_for_their_methods_and_shapes() {
+    fn key_routes_are_recognised_by_the_path_as_sent() {
         let id = "0b0e6b6c-4a4e-4c57-9d3e-6f1f2a3b4c5d";
+        let key_path = format!("github.com/a/b/keys/{id}");
+        let escaped_key_path = format!("github.com/a/b/%6Beys/{id}");
         let cases = [
-            (Method::GET, "github.com/a/b", "project github.com/a/b"),
-            (Method::GET, "github.com/a/b/keys", "keys of github.com/a/b"),
             (
-                Method::POST,
+                "github.com/a/b",
+                "github.com/a/b",
+                "project github.com/a/b".to_owned(),
+            ),
+            (
                 "github.com/A/b/keys",
-                "keys of github.com/a/b",
+                "github.com/A/b/keys",
+                "keys of github.com/a/b".to_owned(),
             ),
-            // PUT and DELETE of `…/keys` are the project's whose last segment is `keys`.
             (
-                Method::PUT,
+                "github.com/keys",
+                "github.com/keys",
+                "keys of no slug".to_owned(),
+            ),
+            ("0/keys", "0/keys", "keys of no slug".to_owned()),
+            (&key_path, &key_path, format!("key {id} of github.com/a/b")),
+            // An escaped letter: the project whose slug ends in `keys`.
+            (
+                "github.com/a/%6Beys",
                 "github.com/a/keys",
-                "project github.com/a/keys",
+                "project github.com/a/keys".to_owned(),
             ),
+            (&escaped_key_path, &key_path, format!("project {key_path}")),
             (
-                Method::DELETE,
-                "github.com/a/keys",
-                "project github.com/a/keys",
-            ),
-            (
-                Method::DELETE,
-                &format!("github.com/a/b/keys/{id}"),
-                &format!("key {id} of github.com/a/b"),
-            ),
-            (
-                Method::DELETE,
                 "github.com/a/b/keys/not-a-uuid",
-                "project github.com/a/b/keys/not-a-uuid",
+                "github.com/a/b/keys/not-a-uuid",
+                "project github.com/a/b/keys/not-a-uuid".to_owned(),
             ),
-            (
-                Method::GET,
-                &format!("github.com/a/b/keys/{id}"),
-                &format!("project github.com/a/b/keys/{id}"),
-            ),
-            // `github.com/keys`: what comes before `/keys` is no slug, so it is a slug itself.
-            (Method::GET, "github.com/keys", "project github.com/keys"),
-            (Method::GET, "nodot/keys", "invalid"),
-            (Method::POST, "github.com/a/b", "project github.com/a/b"),
+            ("nodot/x", "nodot/x", "invalid".to_owned()),
         ];
-        for (method, raw, expected) in cases {
-            assert_eq!(named(method.clone(), raw), expected, "{method} {raw}");
+        for (sent, decoded, expected) in cases {
+            assert_eq!(named(sent, decoded), expected, "{sent}");
         }
     }
 
     proptest! {
         #[test]
         fn any_path_is_named_without_panicking(raw in "[a-zA-Z0-9./_-]{0,80}(/keys(/[0-9a-f-]{0,40})?)?") {
-            for method in [Method::GET, Method::POST, Method::PUT, Method::DELETE] {
-                let _ = named(method, &raw);
-            }
+            let _ = named(&raw, &raw);
         }
     }
 }

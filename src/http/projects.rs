@@ -97,16 +97,13 @@ impl<'a> ProjectDocument<'a> {
 
 pub async fn put(
     State(state): State<AppState>,
-    writer: Writer,
     path: ProjectPath,
+    Reader(token): Reader,
     query: QueryParams,
     request: Request,
 ) -> ApiResult<Response> {
-    let ProjectPath::Project(slug) = path else {
-        return Err(ApiError::MethodNotAllowed);
-    };
     // Before the body is read: a token outside its patterns learns nothing, and costs nothing.
-    writer.may_write(&slug)?;
+    let (writer, slug) = project_write(path, token)?;
     let selection = query.scope()?;
     let asked_visibility = query
         .get("visibility")
@@ -120,17 +117,9 @@ pub async fn put(
     let body = ReportBody::from_request(request, &state).await?;
     let now = Utc::now();
     let mut report = body.into_report(now)?;
-    report.visibility = match (report.visibility, asked_visibility) {
-        (Some(said), Some(asked)) if said != asked => {
-            return Err(ApiError::InvalidContent {
-                field: "visibility".to_owned(),
-                message: format!(
-                    "the report says `{said}` and the URL's `?visibility=` says `{asked}`"
-                ),
-            });
-        }
-        (said, asked) => said.or(asked),
-    };
+    // The URL's word wins: it is what a person typed (`depbadge push --private`), where the
+    // body may come from a tool.
+    report.visibility = asked_visibility.or(report.visibility);
     let written =
         projects::write_report(&state.pool, &slug, &report, state.default_visibility, now).await?;
     let outcome = written.outcome;
@@ -181,9 +170,11 @@ pub async fn get(
     let slug = match path {
         ProjectPath::Project(slug) => slug,
         ProjectPath::Keys(slug) => {
-            return keys::list(&state, &token.ok_or(ApiError::Unauthorized)?, &slug).await;
+            let writer = token.ok_or(ApiError::Unauthorized)?;
+            return keys::list(&state, &writer, &slug?).await;
         }
         ProjectPath::Key(..) => return Err(ApiError::MethodNotAllowed),
+        ProjectPath::Invalid(error) => return Err(error.into()),
     };
     let selection = query.scope()?;
     let credentials = Credentials {
@@ -225,24 +216,26 @@ pub async fn post(
 ) -> ApiResult<Response> {
     match path {
         ProjectPath::Keys(slug) => {
-            keys::create(&state, &token.ok_or(ApiError::Unauthorized)?, &slug).await
+            let writer = token.ok_or(ApiError::Unauthorized)?;
+            keys::create(&state, &writer, &slug?).await
         }
-        ProjectPath::Project(_) | ProjectPath::Key(..) => Err(ApiError::MethodNotAllowed),
+        ProjectPath::Project(_) | ProjectPath::Key(..) | ProjectPath::Invalid(_) => {
+            Err(ApiError::MethodNotAllowed)
+        }
     }
 }
 
 /// `DELETE /v1/projects/{slug}`, and `DELETE /v1/projects/{slug}/keys/{id}`.
 pub async fn delete(
     State(state): State<AppState>,
-    writer: Writer,
     path: ProjectPath,
+    Reader(token): Reader,
 ) -> ApiResult<StatusCode> {
-    let slug = match path {
-        ProjectPath::Project(slug) => slug,
-        ProjectPath::Key(slug, id) => return keys::revoke(&state, &writer, &slug, id).await,
-        ProjectPath::Keys(_) => return Err(ApiError::MethodNotAllowed),
-    };
-    writer.may_write(&slug)?;
+    if let ProjectPath::Key(slug, id) = path {
+        let writer = token.ok_or(ApiError::Unauthorized)?;
+        return keys::revoke(&state, &writer, &slug?, id).await;
+    }
+    let (writer, slug) = project_write(path, token)?;
     if projects::delete(&state.pool, &slug).await? {
         state.store.invalidate(slug.key());
         tracing::info!(writer = writer.name(), slug = %slug.key(), "project deleted");
@@ -332,6 +325,21 @@ pub async fn list(
         next_cursor,
     })
     .into_response())
+}
+
+/// The token and the slug of a write to a project: a key route's path is 405 (before the token:
+/// the method is what is wrong), then the token (401), then the slug (400), then the token's
+/// patterns (403).
+fn project_write(path: ProjectPath, token: Option<Writer>) -> ApiResult<(Writer, Slug)> {
+    let slug = match path {
+        ProjectPath::Keys(_) | ProjectPath::Key(..) => return Err(ApiError::MethodNotAllowed),
+        ProjectPath::Project(slug) => Ok(slug),
+        ProjectPath::Invalid(error) => Err(error),
+    };
+    let writer = token.ok_or(ApiError::Unauthorized)?;
+    let slug = slug?;
+    writer.may_write(&slug)?;
+    Ok((writer, slug))
 }
 
 /// `settled`: the database said so to this request (see [`Read`]); else the answer is `no-cache`.

@@ -241,10 +241,6 @@ async fn visibility_is_set_by_the_report_the_url_or_the_default_and_kept_otherwi
             "/v1/projects/github.com/acme/bad?visibility=secret",
             spec_example(),
         ),
-        (
-            "/v1/projects/github.com/acme/bad?visibility=public",
-            private(spec_example()),
-        ),
     ] {
         let response = app
             .client
@@ -259,6 +255,20 @@ async fn visibility_is_set_by_the_report_the_url_or_the_default_and_kept_otherwi
         assert_eq!(error["error"]["field"], "visibility", "{path}: {error}");
     }
     assert_eq!(app.row_counts().await, counts);
+    // The URL's word wins over the body's.
+    let response = app
+        .client
+        .put(app.url("/v1/projects/github.com/acme/both?visibility=public"))
+        .bearer_auth(TOKEN)
+        .json(&private(spec_example()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        response.json::<Value>().await.unwrap()["visibility"],
+        "public"
+    );
 
     // A service whose default is private: a new project is private unless its report says.
     let private_by_default = spawn_app_with(
@@ -726,45 +736,85 @@ async fn until(app: &TestApp, path: &str, expected: &str) -> Duration {
 }
 
 #[sqlx::test]
-async fn key_routes_take_precedence_only_where_the_path_can_mean_them(pool: PgPool) {
+async fn key_routes_are_told_from_slugs_by_the_path_as_sent(pool: PgPool) {
     let app = spawn(pool).await;
-    // A project whose last segment is `keys` is written, read by its badge, and deleted.
-    let slug = "github.com/acme/keys";
-    assert_eq!(put(&app, slug, TOKEN, &spec_example()).await.0, 201);
+    let send = |method: reqwest::Method, path: &str, token: Option<&str>| {
+        let mut request = app.client.request(method, app.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            request
+                .json(&spec_example())
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    use reqwest::Method;
+    // `…/keys` as sent is the key route: a PUT there is 405, token or not.
     assert_eq!(
-        badge(&app, &format!("/badges/{slug}.svg"))
+        send(
+            Method::PUT,
+            "/v1/projects/github.com/acme/keys",
+            Some(TOKEN)
+        )
+        .await,
+        405
+    );
+    assert_eq!(
+        send(Method::PUT, "/v1/projects/github.com/acme/keys", None).await,
+        405
+    );
+    assert_eq!(
+        send(
+            Method::DELETE,
+            "/v1/projects/github.com/acme/keys",
+            Some(TOKEN)
+        )
+        .await,
+        405
+    );
+    // The project named `keys` is reached with an escaped letter, on every JSON route.
+    let escaped = "/v1/projects/github.com/acme/%6Beys";
+    assert_eq!(send(Method::PUT, escaped, Some(TOKEN)).await, 201);
+    assert_eq!(send(Method::GET, escaped, None).await, 200);
+    assert_eq!(
+        badge(&app, "/badges/github.com/acme/keys.svg")
             .await
             .aria_label(),
         "dependencies: 1 of 1 outdated"
     );
-    // GET …/keys lists the keys of github.com/acme (a project that does not exist).
-    let listing = app
-        .client
-        .get(app.url("/v1/projects/github.com/acme/keys"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listing.status(), 404);
-    // DELETE of a path ending in keys/<not a UUID> is a project's.
-    let response = app
-        .client
-        .delete(app.url("/v1/projects/github.com/acme/keys/notauuid"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
-    assert_eq!(app.delete_project(slug).await.status(), 204);
-    // POST on a project itself is not a route.
-    let response = app
-        .client
-        .post(app.url("/v1/projects/github.com/acme/x"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 405);
+    // …while GET …/keys lists the keys of github.com/acme (no such project: 404).
+    assert_eq!(
+        send(
+            Method::GET,
+            "/v1/projects/github.com/acme/keys",
+            Some(TOKEN)
+        )
+        .await,
+        404
+    );
+    // A key route's token is asked for before its slug; a key id's other methods are 405.
+    assert_eq!(send(Method::GET, "/v1/projects/0/keys", None).await, 401);
+    assert_eq!(send(Method::POST, "/v1/projects/0/keys", None).await, 401);
+    assert_eq!(
+        send(Method::POST, "/v1/projects/0/keys", Some(TOKEN)).await,
+        400
+    );
+    let key = "/v1/projects/github.com/acme/x/keys/0b0e6b6c-4a4e-4c57-9d3e-6f1f2a3b4c5d";
+    assert_eq!(send(Method::PUT, key, Some(TOKEN)).await, 405);
+    assert_eq!(send(Method::GET, key, None).await, 405);
+    assert_eq!(send(Method::DELETE, key, Some(TOKEN)).await, 404);
+    // POST anywhere else is 405, whatever the path.
+    assert_eq!(
+        send(Method::POST, "/v1/projects/github.com/acme/x", Some(TOKEN)).await,
+        405
+    );
+    assert_eq!(send(Method::POST, "/v1/projects/0", None).await, 405);
+    assert_eq!(send(Method::DELETE, escaped, Some(TOKEN)).await, 204);
 }
 
 /// The real binary's log lines, at the most verbose level, name no key, valid or not, however
