@@ -42,6 +42,10 @@ pub enum ApiError {
     },
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// A method the path's route does not have, said by a handler (the router says its own):
+    /// `allow` lists the ones it has.
+    #[error("method not allowed")]
+    NotThisMethod { allow: &'static str },
     #[error("report is older than the stored one")]
     OutOfOrder { stored_analyzed_at: DateTime<Utc> },
     #[error("body larger than {limit} bytes")]
@@ -129,7 +133,7 @@ impl ApiError {
                 format!("{what} not found"),
                 None,
             ),
-            Self::MethodNotAllowed => (
+            Self::MethodNotAllowed | Self::NotThisMethod { .. } => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 "this route does not accept that method".to_owned(),
@@ -230,6 +234,11 @@ impl IntoResponse for ApiError {
                 response
                     .headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::NotThisMethod { allow } => {
+                response
+                    .headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             Self::NotFound { settled: false, .. } => {
                 response

@@ -141,6 +141,9 @@ fn public_routes(
                 )))
                 .post(projects::post)
                 .delete(projects::delete)
+                // Other methods: 405 with the methods of what the path names (a project, its
+                // keys, one key), not of the whole wildcard route.
+                .fallback(projects::other_method)
                 .layer(api_deadline()),
         ),
     ]

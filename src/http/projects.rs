@@ -20,6 +20,11 @@ use crate::domain::{
 };
 use crate::ops::metrics::{Metrics, ReportResult};
 
+/// The methods of each kind of `/v1/projects/…` path, for a 405's `Allow`.
+const PROJECT_METHODS: &str = "GET, HEAD, PUT, DELETE";
+const KEYS_METHODS: &str = "GET, HEAD, POST";
+const KEY_METHODS: &str = "DELETE";
+
 const DEFAULT_PAGE: i64 = 50;
 const MAX_PAGE: i64 = 200;
 
@@ -173,7 +178,7 @@ pub async fn get(
             let writer = token.ok_or(ApiError::Unauthorized)?;
             return keys::list(&state, &writer, &slug?).await;
         }
-        ProjectPath::Key(..) => return Err(ApiError::MethodNotAllowed),
+        ProjectPath::Key(..) => return Err(ApiError::NotThisMethod { allow: KEY_METHODS }),
         ProjectPath::Invalid(error) => return Err(error.into()),
     };
     let selection = query.scope()?;
@@ -219,9 +224,10 @@ pub async fn post(
             let writer = token.ok_or(ApiError::Unauthorized)?;
             keys::create(&state, &writer, &slug?).await
         }
-        ProjectPath::Project(_) | ProjectPath::Key(..) | ProjectPath::Invalid(_) => {
-            Err(ApiError::MethodNotAllowed)
-        }
+        ProjectPath::Key(..) => Err(ApiError::NotThisMethod { allow: KEY_METHODS }),
+        ProjectPath::Project(_) | ProjectPath::Invalid(_) => Err(ApiError::NotThisMethod {
+            allow: PROJECT_METHODS,
+        }),
     }
 }
 
@@ -327,12 +333,27 @@ pub async fn list(
     .into_response())
 }
 
+/// A method `/v1/projects/…` has for none of the things a path can name.
+pub async fn other_method(path: Result<ProjectPath, ApiError>) -> ApiError {
+    let allow = match path {
+        Ok(ProjectPath::Keys(_)) => KEYS_METHODS,
+        Ok(ProjectPath::Key(..)) => KEY_METHODS,
+        Ok(ProjectPath::Project(_) | ProjectPath::Invalid(_)) | Err(_) => PROJECT_METHODS,
+    };
+    ApiError::NotThisMethod { allow }
+}
+
 /// The token and the slug of a write to a project: a key route's path is 405 (before the token:
 /// the method is what is wrong), then the token (401), then the slug (400), then the token's
 /// patterns (403).
 fn project_write(path: ProjectPath, token: Option<Writer>) -> ApiResult<(Writer, Slug)> {
     let slug = match path {
-        ProjectPath::Keys(_) | ProjectPath::Key(..) => return Err(ApiError::MethodNotAllowed),
+        ProjectPath::Keys(_) => {
+            return Err(ApiError::NotThisMethod {
+                allow: KEYS_METHODS,
+            });
+        }
+        ProjectPath::Key(..) => return Err(ApiError::NotThisMethod { allow: KEY_METHODS }),
         ProjectPath::Project(slug) => Ok(slug),
         ProjectPath::Invalid(error) => Err(error),
     };
