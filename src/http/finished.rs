@@ -50,8 +50,9 @@ impl<S> FinishedBadges<S> {
         if request.method() != Method::GET {
             return None;
         }
-        // No query string; or, for a project's badge, only a read key, checked here as the router
-        // would check it (a private project's kept answer is for its keys' holders only).
+        // No query string, or only a read key: checked here as the router would check it (a
+        // private project's kept answer is for its keys' holders only; a static badge has no key
+        // and the same answer either way).
         let key = match request.uri().query() {
             None => None,
             Some(query) if is_only_a_key(query) => query.strip_prefix("key="),
@@ -62,7 +63,6 @@ impl<S> FinishedBadges<S> {
                 let badge = kept_answer(&self.state, &slug, key)?;
                 Some((badge, PROJECT_BADGE_ROUTE, KeptAnswer::Project))
             }
-            KeptPath::Static(_) if key.is_some() => None,
             KeptPath::Static(path) => {
                 let badge = self.state.static_answers.get(path)?;
                 Some((badge, STATIC_BADGE_ROUTE, KeptAnswer::Static))
