@@ -48,6 +48,26 @@ struct State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rebuild(u64);
 
+/// A filter being filled for one rebuild, slug by slug as they are read (so that no list of
+/// every slug is ever held: at a million projects that list would be most of the memory).
+pub struct NewFilter {
+    bloom: Bloom<str>,
+    rebuild: Rebuild,
+}
+
+impl NewFilter {
+    /// Sized for twice `expected` slugs (and [`MIN_CAPACITY`] at least).
+    pub fn new(rebuild: Rebuild, expected: usize) -> Option<Self> {
+        let capacity = expected.saturating_mul(2).max(MIN_CAPACITY);
+        let bloom = Bloom::new_for_fp_rate(capacity, FALSE_POSITIVE_RATE).ok()?;
+        Some(Self { bloom, rebuild })
+    }
+
+    pub fn add(&mut self, slug_key: &str) {
+        self.bloom.set(slug_key);
+    }
+}
+
 impl KnownSlugs {
     /// `false` only when no report exists for `slug_key` (as far as notifications have told).
     pub fn may_exist(&self, slug_key: &str) -> bool {
@@ -108,13 +128,19 @@ impl KnownSlugs {
         rebuild: Rebuild,
         slug_keys: impl ExactSizeIterator<Item = &'a str>,
     ) -> bool {
-        let capacity = slug_keys.len().saturating_mul(2).max(MIN_CAPACITY);
-        let Ok(mut bloom) = Bloom::new_for_fp_rate(capacity, FALSE_POSITIVE_RATE) else {
+        let Some(mut filter) = NewFilter::new(rebuild, slug_keys.len()) else {
             return false;
         };
         for key in slug_keys {
-            bloom.set(key);
+            filter.add(key);
         }
+        self.install(filter)
+    }
+
+    /// Replaces the filter with `filter` and every slug written since its rebuild started;
+    /// `false` when it may not (see [`Self::finish_rebuild`]).
+    pub fn install(&self, filter: NewFilter) -> bool {
+        let NewFilter { mut bloom, rebuild } = filter;
         let Ok(mut state) = self.state.write() else {
             return false;
         };

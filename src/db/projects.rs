@@ -455,11 +455,28 @@ pub async fn list(
     .collect()
 }
 
-/// Every project's slug key: what the filter of known slugs is built from.
-pub async fn all_slug_keys(executor: impl PgExecutor<'_>) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar("SELECT slug FROM projects")
-        .fetch_all(executor)
-        .await
+/// How many projects there are.
+pub async fn count(executor: impl PgExecutor<'_>) -> Result<usize, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar("SELECT count(*) FROM projects")
+        .fetch_one(executor)
+        .await?;
+    Ok(usize::try_from(count).unwrap_or(0))
+}
+
+/// Up to `limit` slug keys after `after`, in order: what the filter of known slugs is built from,
+/// a batch at a time.
+pub async fn slug_keys_after(
+    executor: impl PgExecutor<'_>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT slug FROM projects WHERE $1::text IS NULL OR slug > $1 ORDER BY slug LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(executor)
+    .await
 }
 
 pub async fn all_slugs(executor: impl PgExecutor<'_>) -> Result<Vec<Slug>, sqlx::Error> {

@@ -13,6 +13,7 @@ use tokio::sync::Notify;
 use super::backoff::Backoff;
 use super::metrics::Metrics;
 use crate::badge::ProjectStore;
+use crate::badge::known::NewFilter;
 use crate::db::{self, REPORT_CHANNEL};
 
 /// Runs until the task is aborted. `listening_started` wakes the task that builds the filter of
@@ -88,12 +89,31 @@ async fn rebuild_known<A: Send + Sync + 'static>(
     let Some(rebuild) = cache.known().start_rebuild() else {
         return Ok(None);
     };
-    let keys = db::projects::all_slug_keys(pool).await?;
-    let installed = cache
-        .known()
-        .finish_rebuild(rebuild, keys.iter().map(String::as_str));
-    Ok(installed.then_some(keys.len()))
+    // Read in batches, each added to the new filter and dropped: memory stays one batch, however
+    // many projects there are. A slug created behind a batch already read is among the writes
+    // heard meanwhile; one deleted meanwhile is a false positive until the next rebuild.
+    let expected = db::projects::count(pool).await?;
+    let Some(mut filter) = NewFilter::new(rebuild, expected) else {
+        return Ok(None);
+    };
+    let mut read = 0;
+    let mut after: Option<String> = None;
+    loop {
+        let batch = db::projects::slug_keys_after(pool, after.as_deref(), SLUG_BATCH).await?;
+        read += batch.len();
+        for key in &batch {
+            filter.add(key);
+        }
+        if batch.len() < SLUG_BATCH as usize {
+            break;
+        }
+        after = batch.into_iter().next_back();
+    }
+    Ok(cache.known().install(filter).then_some(read))
 }
+
+/// Slug keys read per query when the filter is rebuilt.
+const SLUG_BATCH: i64 = 10_000;
 
 /// Keeps the filter of known slugs: builds it each time listening starts, rebuilds it every
 /// `period` (so that deleted projects stop costing reads and the filter keeps its size), and

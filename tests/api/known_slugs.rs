@@ -212,3 +212,37 @@ async fn a_failed_build_of_the_filter_is_logged_counted_and_retried(pool: PgPool
         .unwrap_or_else(|| panic!("no line for the loaded filter in {stdout}"));
     assert!(failed < loaded, "{stdout}");
 }
+
+/// The filter is filled from the database a batch of slugs at a time (memory stays one batch at
+/// a million projects): every slug of every batch is known, the last partial batch included,
+/// and a slug nobody reported is still answered without a read.
+#[sqlx::test]
+async fn the_filter_is_built_batch_by_batch_and_knows_every_slug(pool: PgPool) {
+    // 25,001 projects: two full batches of 10,000 and a partial one.
+    sqlx::query(
+        "INSERT INTO projects (slug, display_slug, analyzed_at, updated_at, created_at, report_sha256)
+         SELECT 'github.com/batch/p' || i, 'github.com/batch/p' || i, now(), now(), now(), '\\x00'
+         FROM generate_series(1, 25001) AS i",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let app = spawn_listening_app(pool, &[]).await;
+    let reads = |metrics: &str| {
+        crate::metrics::sample(metrics, r#"depbadge_db_reads_total{read="status"}"#).unwrap_or(0.0)
+    };
+    // In slug order `p1` comes first and `p9999` last; `p19999` and `p5000` fall in between.
+    for i in [1, 10, 19999, 25001, 5000, 9999] {
+        let before = reads(&crate::metrics::scrape(&app).await);
+        crate::badges::badge(&app, &format!("/badges/github.com/batch/p{i}.svg")).await;
+        let after = reads(&crate::metrics::scrape(&app).await);
+        assert_eq!(after, before + 1.0, "p{i} is known: it is read");
+    }
+    let before = reads(&crate::metrics::scrape(&app).await);
+    crate::badges::badge(&app, "/badges/github.com/batch/never.svg").await;
+    assert_eq!(
+        reads(&crate::metrics::scrape(&app).await),
+        before,
+        "not known: no read"
+    );
+}
