@@ -418,7 +418,7 @@ fn access_bytes(access: &Access) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use chrono::{DateTime, Utc};
 
     use super::*;
@@ -427,7 +427,8 @@ mod tests {
     /// Nothing kept with statuses: what is kept is the HTTP layer's (tested there).
     type Store = ProjectStore<()>;
 
-    fn status() -> Option<GuardedStatus> {
+    /// An up-to-date public status, fixed in time: the fixture of the cache's tests.
+    pub(crate) fn status() -> Option<GuardedStatus> {
         let at = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap();
         Some(GuardedStatus {
             status: ScopeStatus {

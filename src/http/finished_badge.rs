@@ -102,26 +102,10 @@ impl StaticAnswers {
 mod tests {
     use std::time::Duration;
 
-    use chrono::{DateTime, Utc};
-
     use super::*;
     use crate::badge::Lookup;
-    use crate::domain::{Access, Counts, GuardedStatus, ScopeStatus, Status, Summary};
-
-    fn status() -> Option<GuardedStatus> {
-        let at = DateTime::<Utc>::from_timestamp(1_790_000_000, 0).unwrap();
-        Some(GuardedStatus {
-            status: ScopeStatus {
-                summary: Summary {
-                    status: Status::UpToDate,
-                    counts: Counts::default(),
-                },
-                analyzed_at: at,
-                updated_at: at,
-            },
-            access: Access::Public,
-        })
-    }
+    use crate::badge::store::tests::status;
+    use crate::domain::{Access, GuardedStatus};
 
     fn finished(body_bytes: usize, valid_until: Option<Instant>) -> Arc<FinishedBadge> {
         use axum::http::HeaderValue;

@@ -10,6 +10,19 @@ use sqlx::PgPool;
 use crate::binary::{start, wait_for};
 use crate::helpers::{TestApp, database_url, spawn_app, spawn_listening_app, spec_example};
 
+/// `series` on the real binary's admin listener; 0 when absent.
+async fn admin_sample(client: &reqwest::Client, admin: std::net::SocketAddr, series: &str) -> f64 {
+    let metrics = client
+        .get(format!("http://{admin}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    crate::metrics::sample(&metrics, series).unwrap_or(0.0)
+}
+
 async fn cache_control(app_url: &str, client: &reqwest::Client) -> (u16, String, String) {
     let response = client.get(app_url).send().await.unwrap();
     let status = response.status().as_u16();
@@ -138,19 +151,12 @@ async fn a_failed_build_of_the_filter_is_logged_counted_and_retried(pool: PgPool
     let builds = |result: &'static str| {
         let (client, admin) = (client.clone(), server.admin);
         async move {
-            let metrics = client
-                .get(format!("http://{admin}/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            crate::metrics::sample(
-                &metrics,
+            admin_sample(
+                &client,
+                admin,
                 &format!(r#"depbadge_known_slugs_builds_total{{result="{result}"}}"#),
             )
-            .unwrap_or(0.0)
+            .await
         }
     };
     // Until a build with `result` is counted; the deadline only ends the wait.
@@ -168,18 +174,7 @@ async fn a_failed_build_of_the_filter_is_logged_counted_and_retried(pool: PgPool
     // filter answered.
     let reads = || {
         let (client, admin) = (client.clone(), server.admin);
-        async move {
-            let metrics = client
-                .get(format!("http://{admin}/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            crate::metrics::sample(&metrics, r#"depbadge_db_reads_total{read="status"}"#)
-                .unwrap_or(0.0)
-        }
+        async move { admin_sample(&client, admin, r#"depbadge_db_reads_total{read="status"}"#).await }
     };
     let badge = server.url("/badges/github.com/never/reported.svg");
     let before = reads().await;
