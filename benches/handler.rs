@@ -52,7 +52,7 @@ fn app() -> PublicService {
         analyzed_at: now,
         updated_at: now,
     };
-    let state = AppState::new(&config, pool, Readiness::default(), Metrics::new());
+    let state = AppState::new(&config, pool.into(), Readiness::default(), Metrics::new());
     let store = &state.store;
     let public = GuardedStatus {
         status,

@@ -20,16 +20,16 @@ run_alert_tests() {
 expect_broken_rule() {
   local broken
   broken="$(mktemp)"
-  sed -e "$1" openshift/prometheusrule.yaml > "$broken"
-  cmp -s "$broken" openshift/prometheusrule.yaml && { echo "the edit for '$2' changed nothing" >&2; rm -f "$broken"; return 1; }
+  sed -e "$1" openshift/base/prometheusrule.yaml > "$broken"
+  cmp -s "$broken" openshift/base/prometheusrule.yaml && { echo "the edit for '$2' changed nothing" >&2; rm -f "$broken"; return 1; }
   expect_refusal "alert rule ($2)" run_alert_tests "$broken"
   rm -f "$broken"
 }
 
 check_alerts() {
   command -v promtool >/dev/null 2>&1 || { log "promtool not found: installing Debian's prometheus"; apt_install --no-install-recommends prometheus; }
-  log "promtool test rules for openshift/prometheusrule.yaml"
-  run_alert_tests openshift/prometheusrule.yaml
+  log "promtool test rules for openshift/base/prometheusrule.yaml"
+  run_alert_tests openshift/base/prometheusrule.yaml
   log "the alert tests catch broken rules"
   expect_broken_rule 's/expr: max(depbadge_db_up) == 0/expr: min(depbadge_db_up) == 0/' "database down when one replica is"
   expect_broken_rule 's/          for: 1m/          for: 10m/' "database down after 10 minutes"

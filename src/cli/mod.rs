@@ -9,16 +9,16 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use sqlx::PgPool;
+use sqlx::Connection;
 use sqlx::postgres::PgPoolOptions;
 
 use crate::badge::{BadgeSpec, Style};
 use crate::config::{Config, ConfigError, Sources};
-use crate::db;
+use crate::db::{self, Db, Route};
 use crate::domain::{ScopeSelection, Slug, Visibility};
 use crate::http::ProjectDocument;
 use crate::ops;
-use crate::startup::{Application, lazy_pool};
+use crate::startup::{self, Application, lazy_pool};
 
 pub const EXIT_FAILURE: u8 = 1;
 pub const EXIT_CONFIG: u8 = 2;
@@ -272,23 +272,33 @@ async fn serve(config: Config) -> Result<(), Failure> {
 }
 
 /// A pool for one-shot commands: connect now, and fail clearly if the database is not there.
-async fn connect(config: &Config) -> Result<PgPool, Failure> {
-    PgPoolOptions::new()
-        .max_connections(2)
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(
-            config
-                .database
-                .connect_options()
-                .application_name("depbadge-cli"),
-        )
-        .await
-        .map_err(|e| {
-            Failure::Run(format!(
-                "cannot connect to {}: {e}",
-                config.database.redacted_url()
-            ))
-        })
+/// Whether the pool reaches PostgreSQL directly is found out first (two short connections), so
+/// that a command through a transaction pooler never leaves a named statement behind.
+async fn connect(config: &Config) -> Result<Db, Failure> {
+    let options = config
+        .database
+        .connect_options()
+        .application_name("depbadge-cli");
+    let cannot = |e: sqlx::Error| {
+        Failure::Run(format!(
+            "cannot connect to {}: {e}",
+            config.database.redacted_url()
+        ))
+    };
+    let route = match startup::declared_route(config) {
+        Route::Unknown => db::pooler::probe(&options).await.map_err(cannot)?,
+        declared => declared,
+    };
+    Db::connect(
+        PgPoolOptions::new()
+            // An import writes on this many connections at once.
+            .max_connections(backup::IMPORT_WORKERS)
+            .acquire_timeout(Duration::from_secs(10)),
+        options,
+        route,
+    )
+    .await
+    .map_err(cannot)
 }
 
 async fn watch(config: Config) -> Result<(), Failure> {
@@ -316,10 +326,22 @@ async fn watch(config: Config) -> Result<(), Failure> {
 
 async fn migrate(config: Config) -> Result<(), Failure> {
     ops::telemetry::init(config.log_format, Some(&config.rust_log));
-    let pool = connect(&config).await?;
-    db::schema::migrate(&pool)
+    // On the session connection: sqlx holds its lock on the session while it migrates, which a
+    // transaction pooler would not keep.
+    let url = config
+        .database
+        .redacted_session_url()
+        .unwrap_or_else(|| config.database.redacted_url());
+    let options = config
+        .database
+        .session_options()
+        .application_name("depbadge-cli");
+    let mut connection = sqlx::PgConnection::connect_with(&options)
         .await
-        .map_err(|e| Failure::Run(format!("migration failed: {e}")))?;
+        .map_err(|e| Failure::Run(format!("cannot connect to {url}: {e}")))?;
+    db::schema::migrate_on(&mut connection)
+        .await
+        .map_err(|e| Failure::Run(format!("migration failed on {url}: {e}")))?;
     let version = db::MIGRATOR
         .iter()
         .map(|m| m.version)
@@ -388,8 +410,8 @@ async fn import(config: Config, file: &std::path::Path) -> Result<(), Failure> {
         .await
     }
     .map_err(|e| Failure::Run(format!("import failed: {e}")))?;
-    for error in &summary.errors {
-        eprintln!("depbadge: {error}");
+    for (number, reason) in &summary.errors {
+        eprintln!("depbadge: line {number}: {reason}");
     }
     eprintln!(
         "imported: {} created, {} updated, {} unchanged, {} older than stored (kept), {} invalid",

@@ -111,6 +111,7 @@ impl Config {
             &settings::PGUSER,
             &settings::PGDATABASE,
             &settings::PGPASSWORD,
+            &settings::LISTEN_DATABASE_URL,
         ] {
             read.optional(setting)?;
         }
@@ -143,6 +144,13 @@ impl Config {
         // The connection as it will be made (from the URL or the PG* variables), password hidden.
         if let Some(line) = printed.iter_mut().find(|(name, _)| *name == "DATABASE_URL") {
             line.1 = config.database.redacted_url();
+        }
+        if let Some(url) = config.database.redacted_session_url()
+            && let Some(line) = printed
+                .iter_mut()
+                .find(|(name, _)| *name == settings::LISTEN_DATABASE_URL.name)
+        {
+            line.1 = url;
         }
         Ok(Self { printed, ..config })
     }

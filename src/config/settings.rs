@@ -70,6 +70,7 @@ pub const SETTINGS: &[About] = &[
     PGUSER.about(),
     PGDATABASE.about(),
     PGPASSWORD.about(),
+    LISTEN_DATABASE_URL.about(),
     LISTEN_ADDR.about(),
     METRICS_ADDR.about(),
     DB_MAX_CONNECTIONS.about(),
@@ -134,6 +135,12 @@ pub const PGDATABASE: Setting<String> = text(
 pub const PGPASSWORD: Setting<String> = text(
     "PGPASSWORD",
     "the role's password, without DATABASE_URL",
+    redacted,
+);
+
+pub const LISTEN_DATABASE_URL: Setting<String> = text(
+    "DEPBADGE_LISTEN_DATABASE_URL",
+    "a session connection to PostgreSQL itself (listener, watch lock, migrations) when DATABASE_URL goes through a transaction pooler",
     redacted,
 );
 

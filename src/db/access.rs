@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Row};
+use sqlx::Row;
+
+use super::Db;
 
 use super::projects::notify;
 use crate::domain::access::{KeyDigest, MAX_KEYS_PER_PROJECT, ReadKeys};
@@ -65,7 +67,7 @@ pub enum KeyCreation {
 
 /// Adds a key to the project, unless it has none to add to or as many as it may have.
 pub async fn create(
-    pool: &PgPool,
+    pool: &Db,
     slug: &Slug,
     id: uuid::Uuid,
     digest: &KeyDigest,
@@ -75,7 +77,7 @@ pub async fn create(
     // The project's row is the lock: two concurrent creations cannot both pass the count.
     let exists = sqlx::query("SELECT 1 FROM projects WHERE slug = $1 FOR UPDATE")
         .bind(slug.key())
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut tx)
         .await?
         .is_some();
     if !exists {
@@ -83,7 +85,7 @@ pub async fn create(
     }
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM read_keys WHERE slug = $1")
         .bind(slug.key())
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut tx)
         .await?;
     if count >= MAX_KEYS_PER_PROJECT as i64 {
         return Ok(KeyCreation::TooMany);
@@ -95,9 +97,9 @@ pub async fn create(
     .bind(slug.key())
     .bind(digest.as_slice())
     .bind(now)
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?;
-    notify(&mut *tx, slug).await?;
+    notify(&mut tx, slug).await?;
     tx.commit().await?;
     Ok(KeyCreation::Created(KeyInfo {
         id: id.to_string(),
@@ -107,7 +109,7 @@ pub async fn create(
 }
 
 /// The project's keys, oldest first; `None` when there is no such project.
-pub async fn list(pool: &PgPool, slug: &Slug) -> Result<Option<Vec<KeyInfo>>, sqlx::Error> {
+pub async fn list(pool: &Db, slug: &Slug) -> Result<Option<Vec<KeyInfo>>, sqlx::Error> {
     let rows = sqlx::query(
         "SELECT k.id::text AS id, k.created_at, k.last_used_at
          FROM projects p LEFT JOIN read_keys k ON k.slug = p.slug
@@ -138,28 +140,24 @@ pub async fn list(pool: &PgPool, slug: &Slug) -> Result<Option<Vec<KeyInfo>>, sq
 }
 
 /// Revokes one key of the project; false when it has no such key.
-pub async fn revoke(pool: &PgPool, slug: &Slug, id: uuid::Uuid) -> Result<bool, sqlx::Error> {
+pub async fn revoke(pool: &Db, slug: &Slug, id: uuid::Uuid) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let revoked = sqlx::query("DELETE FROM read_keys WHERE slug = $1 AND id = $2::uuid")
         .bind(slug.key())
         .bind(id.to_string())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected()
         == 1;
     if revoked {
-        notify(&mut *tx, slug).await?;
+        notify(&mut tx, slug).await?;
     }
     tx.commit().await?;
     Ok(revoked)
 }
 
 /// Records that these keys were used; never announced (nothing a reader sees changes).
-pub async fn mark_used(
-    pool: &PgPool,
-    ids: &[Arc<str>],
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+pub async fn mark_used(pool: &Db, ids: &[Arc<str>], at: DateTime<Utc>) -> Result<(), sqlx::Error> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -211,7 +209,7 @@ pub async fn exported(
 }
 
 /// Restores exported keys to the project: keys it has already (by id) are kept as they are.
-pub async fn restore(pool: &PgPool, slug: &Slug, keys: &[ExportedKey]) -> Result<(), String> {
+pub async fn restore(pool: &Db, slug: &Slug, keys: &[ExportedKey]) -> Result<(), String> {
     if keys.is_empty() {
         return Ok(());
     }
@@ -238,10 +236,10 @@ pub async fn restore(pool: &PgPool, slug: &Slug, keys: &[ExportedKey]) -> Result
     .bind(digests)
     .bind(keys.iter().map(|k| k.created_at).collect::<Vec<_>>())
     .bind(keys.iter().map(|k| k.last_used_at).collect::<Vec<_>>())
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await
     .map_err(|e| e.to_string())?;
-    notify(&mut *tx, slug).await.map_err(|e| e.to_string())?;
+    notify(&mut tx, slug).await.map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())
 }
 

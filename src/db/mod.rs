@@ -2,9 +2,13 @@
 //! executor or a pool and return `sqlx::Error`; the HTTP layer decides what a failure means.
 
 pub mod access;
+pub mod handle;
+pub mod pooler;
 pub mod projects;
 pub mod schema;
 pub mod watch;
+
+pub use handle::{Db, Route, Tx};
 
 /// The migrations in `migrations/`, embedded in the binary.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -23,8 +27,13 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Database(e) => e.code().is_some_and(|code| {
-            // 08: connection exception; 57P01-03: shutdown, crash, cannot connect now; 53300: too many connections.
-            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+            // 08: connection exception; 57P01-03: shutdown, crash, cannot connect now; 53300: too
+            // many connections; 25006: read-only (the address reaches a standby, for now).
+            code.starts_with("08")
+                || matches!(
+                    code.as_ref(),
+                    "57P01" | "57P02" | "57P03" | "53300" | "25006"
+                )
         }),
         _ => false,
     }

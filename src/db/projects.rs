@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
-use sqlx::{PgExecutor, PgPool, Row};
+use sqlx::{PgExecutor, Row};
+
+use super::Db;
 
 use super::REPORT_CHANNEL;
 use super::access::{ACCESS_COLUMNS, access_from_row};
@@ -50,7 +52,7 @@ pub struct Written {
 }
 
 pub async fn write_report(
-    pool: &PgPool,
+    pool: &Db,
     slug: &Slug,
     report: &Report,
     default_visibility: Visibility,
@@ -80,7 +82,7 @@ pub async fn write_report(
     .bind(now)
     .bind(&digest)
     .bind(report.visibility.unwrap_or(default_visibility).as_str())
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?
     .rows_affected()
         == 1;
@@ -98,7 +100,7 @@ pub async fn write_report(
         // the comparison below and the replacement are one step for any concurrent writer.
         let stored = sqlx::query("SELECT display_slug, analyzed_at, updated_at, report_sha256, tools, visibility FROM projects WHERE slug = $1 FOR UPDATE")
             .bind(slug.key())
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut tx)
             .await?;
         let Json(tools) = stored.try_get("tools")?;
         let stored_visibility: String = stored.try_get("visibility")?;
@@ -150,20 +152,20 @@ pub async fn write_report(
     .bind(&dependencies)
     .bind(&keys)
     .bind(report.visibility.map(Visibility::as_str))
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?;
-    watch::name_packages(&mut *tx, &keys, &project_watch, &report.dependencies).await?;
+    watch::name_packages(&mut tx, &keys, &project_watch, &report.dependencies).await?;
     // Release 0.1.0 reads dependencies only as rows: until no running version reads them, the
     // rows are written too, in the same transaction (docs/upgrades.md). Readers of this version
     // read the document, whose digest says it is current.
     sqlx::query("DELETE FROM dependencies WHERE slug = $1")
         .bind(slug.key())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
-    insert_rows(&mut *tx, slug, &report.dependencies).await?;
+    insert_rows(&mut tx, slug, &report.dependencies).await?;
     let rows = status_writes(slug.key(), &summaries, report.analyzed_at);
-    upsert_statuses(&mut *tx, &rows, now).await?;
-    notify(&mut *tx, slug).await?;
+    upsert_statuses(&mut tx, &rows, now).await?;
+    notify(&mut tx, slug).await?;
     tx.commit().await?;
     Ok(written(outcome))
 }
@@ -286,22 +288,22 @@ pub(super) async fn notify_all(
 }
 
 /// Deletes a project and everything about it; false when there was none.
-pub async fn delete(pool: &PgPool, slug: &Slug) -> Result<bool, sqlx::Error> {
+pub async fn delete(pool: &Db, slug: &Slug) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
     // The project's row first: that waits for a write in flight to commit, so that the
     // dependencies deleted next are the ones it wrote. Statuses go by their foreign key.
     let deleted = sqlx::query("DELETE FROM projects WHERE slug = $1")
         .bind(slug.key())
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?
         .rows_affected()
         == 1;
     if deleted {
         sqlx::query("DELETE FROM dependencies WHERE slug = $1")
             .bind(slug.key())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
-        notify(&mut *tx, slug).await?;
+        notify(&mut tx, slug).await?;
     }
     tx.commit().await?;
     Ok(deleted)
@@ -479,18 +481,29 @@ pub async fn slug_keys_after(
     .await
 }
 
-pub async fn all_slugs(executor: impl PgExecutor<'_>) -> Result<Vec<Slug>, sqlx::Error> {
-    sqlx::query("SELECT slug, display_slug FROM projects ORDER BY slug")
-        .fetch_all(executor)
-        .await?
-        .iter()
-        .map(|row| {
-            Ok(Slug::from_stored(
-                row.try_get("slug")?,
-                row.try_get("display_slug")?,
-            ))
-        })
-        .collect()
+/// Up to `limit` projects' slugs after the slug key `after`, in order: an export reads them a
+/// batch at a time, so that its memory does not grow with the number of projects.
+pub async fn slugs_after(
+    executor: impl PgExecutor<'_>,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<Slug>, sqlx::Error> {
+    sqlx::query(
+        "SELECT slug, display_slug FROM projects WHERE $1::text IS NULL OR slug > $1
+         ORDER BY slug LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(executor)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Slug::from_stored(
+            row.try_get("slug")?,
+            row.try_get("display_slug")?,
+        ))
+    })
+    .collect()
 }
 
 fn status_from_row(row: &sqlx::postgres::PgRow) -> Result<StatusRow, sqlx::Error> {
@@ -545,7 +558,7 @@ pub struct Recomputed {
 /// status did not). A project whose reverse-index entry was taken from another report has it
 /// replaced, and its new packages named.
 pub async fn recompute(
-    pool: &PgPool,
+    pool: &Db,
     slugs: &[String],
     announce_all: bool,
     now: DateTime<Utc>,
@@ -567,14 +580,14 @@ pub async fn recompute(
          ORDER BY p.slug FOR UPDATE OF p",
     )
     .bind(slugs)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut tx)
     .await?;
     let stored: std::collections::HashMap<(String, String), Summary> = sqlx::query(
         "SELECT s.slug, s.scope, s.status, s.total, s.up_to_date, s.outdated, s.vulnerable, s.unknown
          FROM UNNEST($1::text[]) AS batch (slug) JOIN project_statuses s ON s.slug = batch.slug",
     )
     .bind(slugs)
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut tx)
     .await?
     .iter()
     .map(|row| {
@@ -625,9 +638,9 @@ pub async fn recompute(
                 .bind(project.slug.key())
                 .bind(&keys)
                 .bind(&project.digest)
-                .execute(&mut *tx)
+                .execute(&mut tx)
                 .await?;
-            watch::name_packages(&mut *tx, &keys, &known, &project.dependencies).await?;
+            watch::name_packages(&mut tx, &keys, &known, &project.dependencies).await?;
         }
         let summaries = domain_watch::summaries(&project.dependencies, &known.packages);
         let same = summaries.iter().all(|(selection, summary)| {
@@ -646,8 +659,8 @@ pub async fn recompute(
             announced.push(project.slug.key());
         }
     }
-    upsert_statuses(&mut *tx, &writes, now).await?;
-    notify_all(&mut *tx, &announced).await?;
+    upsert_statuses(&mut tx, &writes, now).await?;
+    notify_all(&mut tx, &announced).await?;
     tx.commit().await?;
     Ok(Recomputed {
         projects: projects.len(),

@@ -1,13 +1,25 @@
 //! Applying migrations and checking that the schema is at the binary's version.
 
-use sqlx::PgPool;
+use sqlx::Connection;
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+
+use super::Db;
 
 use super::MIGRATOR;
 
-/// Applies pending migrations. sqlx holds a PostgreSQL advisory lock while it migrates, so
-/// replicas that start together apply each migration once and the others wait for it.
-pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
-    MIGRATOR.run(pool).await
+/// Applies pending migrations, on a session connection of its own (`options`: never through a
+/// transaction pooler). sqlx holds a PostgreSQL advisory lock on that session while it migrates,
+/// so replicas that start together apply each migration once and the others wait for it.
+pub async fn migrate(options: &PgConnectOptions) -> Result<(), sqlx::migrate::MigrateError> {
+    let mut connection = PgConnection::connect_with(options).await?;
+    let migrated = migrate_on(&mut connection).await;
+    let _ = connection.close().await;
+    migrated
+}
+
+/// Applies pending migrations on `connection`, a session of its own.
+pub async fn migrate_on(connection: &mut PgConnection) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run_direct(None, connection, false).await
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,7 +33,7 @@ pub enum SchemaState {
 /// Compares the applied migrations with the binary's. A schema that a newer binary migrated
 /// further still counts as current: migrations are append-only and compatible within `/v1`, and
 /// failing readiness on old pods during a rollout would take the whole service down.
-pub async fn state(pool: &PgPool) -> Result<SchemaState, sqlx::Error> {
+pub async fn state(pool: &Db) -> Result<SchemaState, sqlx::Error> {
     let expected: Vec<i64> = MIGRATOR.iter().map(|m| m.version).collect();
     let applied: Result<Vec<i64>, sqlx::Error> = sqlx::query_scalar(
         "SELECT version FROM _sqlx_migrations WHERE success AND version = ANY($1)",

@@ -6,6 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use sqlx::{PgExecutor, Row};
 
+use super::Db;
+
 use serde::Deserialize;
 
 use crate::domain::Dependency;
@@ -23,7 +25,7 @@ pub struct WatchedRow {
 
 /// What is known of the packages of `keys`, and when advisories were last read.
 pub async fn project_watch(
-    connection: &mut sqlx::PgConnection,
+    connection: &mut super::Tx,
     keys: &[String],
 ) -> Result<ProjectWatch, sqlx::Error> {
     let rows = if keys.is_empty() {
@@ -140,11 +142,7 @@ pub struct DuePackage {
 }
 
 /// Packages of `ecosystem` whose check is due: never checked first, then the most overdue.
-pub async fn due(
-    pool: &sqlx::PgPool,
-    ecosystem: &str,
-    limit: i64,
-) -> Result<Vec<DuePackage>, sqlx::Error> {
+pub async fn due(pool: &Db, ecosystem: &str, limit: i64) -> Result<Vec<DuePackage>, sqlx::Error> {
     sqlx::query(
         "SELECT key, name, latest, etag, last_modified, failures FROM watched_packages
          WHERE ecosystem = $1 AND next_check_at <= now()
@@ -191,7 +189,7 @@ pub enum Checked {
 /// the database's clock: the one the due query compares with (a watcher whose clock is off
 /// must not make packages due never, or always).
 pub async fn record_check(
-    pool: &sqlx::PgPool,
+    pool: &Db,
     key: &str,
     checked: &Checked,
     next_check_in: std::time::Duration,
@@ -234,7 +232,7 @@ pub async fn record_check(
 }
 
 /// The versions of a package that reports name (kept for PyPI).
-pub async fn versions(pool: &sqlx::PgPool, key: &str) -> Result<Vec<String>, sqlx::Error> {
+pub async fn versions(pool: &Db, key: &str) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT version FROM watched_versions WHERE key = $1 ORDER BY version")
         .bind(key)
         .fetch_all(pool)
@@ -243,7 +241,7 @@ pub async fn versions(pool: &sqlx::PgPool, key: &str) -> Result<Vec<String>, sql
 
 /// Replaces the registry's advisories of a package; true when they changed.
 pub async fn set_registry_advisories(
-    pool: &sqlx::PgPool,
+    pool: &Db,
     key: &str,
     rules: &[AdvisoryRule],
 ) -> Result<bool, sqlx::Error> {
@@ -260,9 +258,7 @@ pub async fn set_registry_advisories(
 }
 
 /// Every watched package's key, with its rules from the OSV sources.
-pub async fn osv_advisories(
-    pool: &sqlx::PgPool,
-) -> Result<Vec<(String, Vec<AdvisoryRule>)>, sqlx::Error> {
+pub async fn osv_advisories(pool: &Db) -> Result<Vec<(String, Vec<AdvisoryRule>)>, sqlx::Error> {
     sqlx::query("SELECT key, osv_advisories FROM watched_packages")
         .fetch_all(pool)
         .await?
@@ -280,7 +276,7 @@ pub async fn osv_advisories(
 /// Stores new rules from the OSV sources for the packages of `changed`, and when the sources
 /// were read.
 pub async fn set_osv_advisories(
-    pool: &sqlx::PgPool,
+    pool: &Db,
     changed: &[(String, Vec<AdvisoryRule>)],
 ) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
@@ -302,20 +298,17 @@ pub async fn set_osv_advisories(
                 .map(|(_, rules)| Json(rules))
                 .collect::<Vec<_>>(),
         )
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     }
     sqlx::query("UPDATE watch_state SET advisories_as_of = now()")
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     tx.commit().await
 }
 
 /// The projects whose reports name any of `keys` (the reverse index), by slug key.
-pub async fn projects_using(
-    pool: &sqlx::PgPool,
-    keys: &[String],
-) -> Result<Vec<String>, sqlx::Error> {
+pub async fn projects_using(pool: &Db, keys: &[String]) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar("SELECT slug FROM projects WHERE packages && $1::text[] ORDER BY slug")
         .bind(keys)
         .fetch_all(pool)
@@ -325,7 +318,7 @@ pub async fn projects_using(
 /// Projects written since `since` whose reports name any of `keys`: a write that read what the
 /// watcher knew just before a change, and committed after the change's recompute looked.
 pub async fn written_since_using(
-    pool: &sqlx::PgPool,
+    pool: &Db,
     keys: &[String],
     since: DateTime<Utc>,
 ) -> Result<Vec<String>, sqlx::Error> {
@@ -340,10 +333,7 @@ pub async fn written_since_using(
 
 /// Projects whose reverse-index entry is missing or was taken from an earlier report (written
 /// by a release before the watcher, or before this schema).
-pub async fn unindexed_projects(
-    pool: &sqlx::PgPool,
-    limit: i64,
-) -> Result<Vec<String>, sqlx::Error> {
+pub async fn unindexed_projects(pool: &Db, limit: i64) -> Result<Vec<String>, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT slug FROM projects WHERE packages_sha256 IS DISTINCT FROM report_sha256
          ORDER BY slug LIMIT $1",
@@ -356,21 +346,21 @@ pub async fn unindexed_projects(
 /// Stops watching packages no stored report names any more (and their PyPI releases). Then
 /// names again the packages of reports written in the last minutes: a write that saw a
 /// package's row just before it was removed here must not leave the package unwatched.
-pub async fn prune(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
+pub async fn prune(pool: &Db) -> Result<u64, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let pruned = sqlx::query(
         "DELETE FROM watched_packages w
          WHERE NOT EXISTS (SELECT 1 FROM projects p WHERE p.packages @> ARRAY[w.key])
            AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.packages_sha256 IS DISTINCT FROM p.report_sha256)",
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?
     .rows_affected();
     sqlx::query(
         "DELETE FROM watched_versions v
          WHERE NOT EXISTS (SELECT 1 FROM watched_packages w WHERE w.key = v.key)",
     )
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?;
     tx.commit().await?;
     sqlx::query(
@@ -386,7 +376,7 @@ pub async fn prune(pool: &sqlx::PgPool) -> Result<u64, sqlx::Error> {
 }
 
 /// The number of watched packages, and how late the most overdue check of `ecosystems` is.
-pub async fn backlog(pool: &sqlx::PgPool, ecosystems: &[&str]) -> Result<(i64, f64), sqlx::Error> {
+pub async fn backlog(pool: &Db, ecosystems: &[&str]) -> Result<(i64, f64), sqlx::Error> {
     let row = sqlx::query(
         "SELECT (SELECT count(*) FROM watched_packages) AS packages,
                 COALESCE(EXTRACT(EPOCH FROM now() - min(CASE WHEN checked_at IS NULL THEN named_at ELSE next_check_at END))::float8, 0) AS overdue

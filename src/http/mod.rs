@@ -21,7 +21,6 @@ use axum::extract::MatchedPath;
 use axum::handler::Handler;
 use axum::response::IntoResponse;
 use axum::routing::{MethodRouter, get};
-use sqlx::PgPool;
 use tower_http::catch_panic::CatchPanicLayer;
 
 pub use error::{ApiError, ApiResult};
@@ -29,6 +28,7 @@ pub use projects::ProjectDocument;
 
 use crate::badge::RenderCache;
 use crate::config::{ApiTokens, Config};
+use crate::db::Db;
 use crate::domain::Visibility;
 use crate::ops::key_uses::KeyUses;
 use crate::ops::metrics::Metrics;
@@ -49,7 +49,7 @@ impl std::ops::Deref for AppState {
 }
 
 pub struct Shared {
-    pub pool: PgPool,
+    pub pool: Db,
     pub readiness: Readiness,
     pub api_tokens: Arc<ApiTokens>,
     pub max_report_bytes: usize,
@@ -77,7 +77,7 @@ pub struct Shared {
 impl AppState {
     /// The caches share `DEPBADGE_CACHE_MAX_BYTES` in thirds: statuses, reports, and rendered
     /// SVGs with static badges' finished answers (half that third each).
-    pub fn new(config: &Config, pool: PgPool, readiness: Readiness, metrics: Metrics) -> Self {
+    pub fn new(config: &Config, pool: Db, readiness: Readiness, metrics: Metrics) -> Self {
         let third = (config.cache_max_bytes / 3).max(1);
         Self(Arc::new(Shared {
             pool,
@@ -218,9 +218,9 @@ async fn openapi() -> impl IntoResponse {
 }
 
 /// The admin listener (`DEPBADGE_METRICS_ADDR`): Prometheus metrics, kept off the public port.
-pub fn admin_router(metrics: Metrics, pool: PgPool) -> Router {
+pub fn admin_router(metrics: Metrics, pool: Db) -> Router {
     let metrics = move || async move {
-        let body = metrics.render(&pool);
+        let body = metrics.render(pool.pool());
         (
             [(
                 axum::http::header::CONTENT_TYPE,

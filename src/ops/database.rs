@@ -4,24 +4,30 @@
 
 use std::time::Duration;
 
-use sqlx::PgPool;
+use sqlx::postgres::PgConnectOptions;
 
 use super::backoff::Backoff;
 use super::metrics::Metrics;
 use super::readiness::Readiness;
-use crate::db::schema;
+use crate::db::{Db, schema};
 
 const CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
-/// Runs until the process ends.
-pub async fn watch(pool: PgPool, migrate: bool, metrics: Metrics, readiness: Readiness) {
+/// Runs until the process ends. `migrate_on`: the session connection to apply migrations on, when
+/// this process applies them.
+pub async fn watch(
+    pool: Db,
+    migrate_on: Option<PgConnectOptions>,
+    metrics: Metrics,
+    readiness: Readiness,
+) {
     let mut backoff = Backoff::default();
     let mut up: Option<bool> = None;
-    let mut migrated = !migrate;
+    let mut migrated = false;
     loop {
         let result = match sqlx::query("SELECT 1").execute(&pool).await {
-            Ok(_) if !migrated => {
-                schema::migrate(&pool)
+            Ok(_) if let Some(options) = migrate_on.as_ref().filter(|_| !migrated) => {
+                schema::migrate(options)
                     .await
                     .map_err(|e| e.to_string())
                     .map(|()| {

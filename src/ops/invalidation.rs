@@ -6,26 +6,68 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::PgPool;
-use sqlx::postgres::PgListener;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::sync::Notify;
 
 use super::backoff::Backoff;
 use super::metrics::Metrics;
 use crate::badge::ProjectStore;
 use crate::badge::known::NewFilter;
-use crate::db::{self, REPORT_CHANNEL};
+use crate::db::{self, Db, REPORT_CHANNEL, Route};
+
+/// The listener's connection, which must keep one server process: LISTEN is session state.
+pub struct Session {
+    pub options: PgConnectOptions,
+    /// True when configured apart from the pool's (`DEPBADGE_LISTEN_DATABASE_URL`).
+    pub own: bool,
+}
 
 /// Runs until the task is aborted. `listening_started` wakes the task that builds the filter of
 /// known slugs ([`keep_known_slugs`]) each time listening (re)starts.
+///
+/// Before listening, the session connection is probed ([`db::pooler::probe`]): through a
+/// transaction pooler, LISTEN would stay behind on a server process that other clients are then
+/// handed, and they would receive its notifications in the middle of their queries. So a pooled
+/// session connection is never listened on: that is said once, as an error, and the badge cache
+/// relies on its TTL. When the session connection is also the pool's, the probe's answer tells the
+/// pool how to run its statements ([`Db::set_route`]).
 pub async fn listen<A: Send + Sync + 'static>(
-    pool: PgPool,
+    db: Db,
+    session: Session,
     cache: Arc<ProjectStore<A>>,
     metrics: Metrics,
     listening_started: Arc<Notify>,
 ) {
+    // One connection, made when listening starts and again after it is lost.
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(session.options.clone());
     let mut backoff = Backoff::default();
     loop {
+        let route = match db::pooler::probe(&session.options).await {
+            Ok(route) => route,
+            Err(error) => {
+                metrics.set_listening(false);
+                tracing::warn!(%error, retry_in_ms = backoff.peek().as_millis() as u64, "not listening for report notifications");
+                tokio::time::sleep(backoff.take()).await;
+                continue;
+            }
+        };
+        if !session.own {
+            db.set_route(route);
+        }
+        if route == Route::Pooler {
+            metrics.set_listening(false);
+            tracing::error!(
+                "the listener's connection goes through a transaction pooler: not listening \
+                 for report notifications (badges change only when their cache entry expires, \
+                 DEPBADGE_CACHE_TTL); set DEPBADGE_LISTEN_DATABASE_URL to PostgreSQL itself \
+                 (CloudNativePG: the -rw Service)"
+            );
+            // A probe through a pooler leaves a LISTEN behind on some server process: not
+            // repeated. A corrected address comes with a new configuration, hence a restart.
+            return;
+        }
         match listen_once(&pool, &cache, &metrics, &listening_started).await {
             Ok(()) => backoff.reset(),
             Err(error) => {
@@ -40,7 +82,7 @@ pub async fn listen<A: Send + Sync + 'static>(
 
 /// Listens until the connection fails; `Ok` when it was lost after listening worked.
 async fn listen_once<A: Send + Sync + 'static>(
-    pool: &PgPool,
+    pool: &sqlx::PgPool,
     cache: &ProjectStore<A>,
     metrics: &Metrics,
     listening_started: &Notify,
@@ -83,7 +125,7 @@ fn flush<A: Send + Sync + 'static>(cache: &ProjectStore<A>, metrics: &Metrics) {
 /// Rebuilds the filter of known slugs from the database: how many there are, or `None` when it
 /// could not be installed (listening stopped meanwhile, or too many writes to keep).
 async fn rebuild_known<A: Send + Sync + 'static>(
-    pool: &PgPool,
+    pool: &Db,
     cache: &ProjectStore<A>,
 ) -> Result<Option<usize>, sqlx::Error> {
     let Some(rebuild) = cache.known().start_rebuild() else {
@@ -120,7 +162,7 @@ const SLUG_BATCH: i64 = 10_000;
 /// retries a failed build with backoff, without waiting for the next period or reconnection.
 /// While there is no filter every slug is read, which is correct, only dearer. Runs until aborted.
 pub async fn keep_known_slugs<A: Send + Sync + 'static>(
-    pool: PgPool,
+    pool: Db,
     cache: Arc<ProjectStore<A>>,
     metrics: Metrics,
     period: Duration,

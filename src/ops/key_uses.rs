@@ -6,7 +6,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use sqlx::PgPool;
 
 use crate::db;
 
@@ -40,7 +39,7 @@ impl KeyUses {
     }
 
     /// Writes the uses noted, every `interval`, for as long as the process serves.
-    pub async fn write_every(self: Arc<Self>, pool: PgPool, interval: Duration) {
+    pub async fn write_every(self: Arc<Self>, pool: db::Db, interval: Duration) {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {

@@ -12,8 +12,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sqlx::PgPool;
-
 use crate::db::schema::{self, SchemaState};
 
 /// contract §5: before the first success, the database must answer within this time.
@@ -67,7 +65,7 @@ impl Readiness {
         self.database_up.load(Ordering::SeqCst)
     }
 
-    pub async fn check(&self, pool: &PgPool) -> Result<(), NotReady> {
+    pub async fn check(&self, pool: &crate::db::Db) -> Result<(), NotReady> {
         if self.is_shutting_down() {
             return Err(NotReady::ShuttingDown);
         }

@@ -6,7 +6,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 use tokio::net::TcpListener;
 
@@ -15,6 +14,7 @@ mod server;
 use server::Limits;
 
 use crate::config::Config;
+use crate::db::{Db, Route};
 use crate::http::{self, AppState};
 use crate::ops;
 use crate::ops::metrics::Metrics;
@@ -32,16 +32,27 @@ const KNOWN_SLUGS_REBUILD: Duration = Duration::from_secs(600);
 /// How often histogram samples are folded into buckets when nobody scrapes.
 const METRICS_UPKEEP: Duration = Duration::from_secs(5);
 
-pub fn lazy_pool(config: &Config) -> PgPool {
-    PgPoolOptions::new()
-        .max_connections(config.db_max_connections)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_lazy_with(
-            config
-                .database
-                .connect_options()
-                .application_name("depbadge"),
-        )
+pub fn lazy_pool(config: &Config) -> Db {
+    Db::connect_lazy(
+        PgPoolOptions::new()
+            .max_connections(config.db_max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT),
+        config
+            .database
+            .connect_options()
+            .application_name("depbadge"),
+        declared_route(config),
+    )
+}
+
+/// What the configuration says the pool reaches: a transaction pooler when a session connection
+/// of its own is configured (`DEPBADGE_LISTEN_DATABASE_URL`), else not known until probed.
+pub fn declared_route(config: &Config) -> Route {
+    if config.database.has_session_url() {
+        Route::Pooler
+    } else {
+        Route::Unknown
+    }
 }
 
 pub struct Application {
@@ -49,17 +60,30 @@ pub struct Application {
     admin_listener: TcpListener,
     state: AppState,
     migrate: bool,
+    /// The session connection: the listener's, and migrations'.
+    session: ops::invalidation::Session,
     limits: Limits,
 }
 
 impl Application {
     /// Binds both listeners; the database is not contacted.
-    pub async fn build(config: &Config, pool: PgPool) -> std::io::Result<Self> {
+    pub async fn build(config: &Config, pool: impl Into<Db>) -> std::io::Result<Self> {
+        let pool: Db = pool.into();
         let listener = TcpListener::bind(config.listen_addr).await?;
         let admin_listener = TcpListener::bind(config.metrics_addr).await?;
         Ok(Self {
             listener,
             admin_listener,
+            session: ops::invalidation::Session {
+                // Without a session URL of its own, the pool's address (tests give their pool).
+                options: if config.database.has_session_url() {
+                    config.database.session_options()
+                } else {
+                    (*pool.pool().connect_options()).clone()
+                }
+                .application_name("depbadge-listener"),
+                own: config.database.has_session_url(),
+            },
             state: AppState::new(config, pool, Readiness::default(), Metrics::new()),
             migrate: config.migrate,
             limits: Limits {
@@ -100,12 +124,13 @@ impl Application {
         let background = [
             tokio::spawn(ops::database::watch(
                 pool.clone(),
-                self.migrate,
+                self.migrate.then(|| self.session.options.clone()),
                 metrics.clone(),
                 self.state.readiness.clone(),
             )),
             tokio::spawn(ops::invalidation::listen(
                 pool.clone(),
+                self.session,
                 self.state.store.clone(),
                 metrics.clone(),
                 listening_started.clone(),
@@ -142,7 +167,7 @@ impl Application {
     }
 }
 
-async fn serve_admin(listener: TcpListener, metrics: Metrics, pool: PgPool) {
+async fn serve_admin(listener: TcpListener, metrics: Metrics, pool: Db) {
     if let Err(error) = axum::serve(listener, http::admin_router(metrics, pool)).await {
         tracing::error!(%error, "the admin listener stopped");
     }

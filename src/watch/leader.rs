@@ -4,8 +4,9 @@
 //! The active watcher checks its lock connection as often: if it is gone, so is the lock (another
 //! process may hold it already), and it stops its work at once.
 //!
-//! The lock lives on a session: the connection must go to PostgreSQL directly or through a
-//! session-mode pooler (docs/watching.md), never a transaction-mode PgBouncer.
+//! The lock lives on a session: the connection (`DEPBADGE_LISTEN_DATABASE_URL`, else
+//! `DATABASE_URL`) must go to PostgreSQL directly or through a session-mode pooler
+//! (docs/watching.md), never a transaction-mode PgBouncer.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use sqlx::PgPool;
+use crate::db::Db;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, WatchSettings};
@@ -22,7 +22,7 @@ use crate::ops::metrics::Metrics;
 
 /// What every task of the active watcher shares.
 struct Context {
-    pool: PgPool,
+    pool: Db,
     settings: WatchSettings,
     metrics: Metrics,
     client: reqwest::Client,
@@ -66,7 +66,7 @@ pub const REGISTRY_TIMEOUT: Duration = Duration::from_secs(10);
 pub async fn run(
     config: &Config,
     admin: tokio::net::TcpListener,
-    pool: PgPool,
+    pool: Db,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
     let metrics = Metrics::new();
@@ -92,9 +92,10 @@ pub async fn run(
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
     let admin_task = tokio::spawn(admin::serve(admin, metrics.clone(), state.clone()));
     let upkeep = tokio::spawn(metrics.clone().run_upkeep_every(Duration::from_secs(5)));
+    // The lock is held by a session: DEPBADGE_LISTEN_DATABASE_URL when DATABASE_URL is pooled.
     let options = config
         .database
-        .connect_options()
+        .session_options()
         .application_name("depbadge-watch");
     let leading = leader::lead(options, state, metrics.clone(), move |changed| {
         Arc::new(Context {

@@ -651,9 +651,15 @@ async fn last_modified_moves_forward_when_the_report_turns_stale(pool: PgPool) {
     let input: depbadge::domain::ReportInput = serde_json::from_value(report).unwrap();
     let report = depbadge::domain::Report::from_input(input, written).unwrap();
     let slug = depbadge::domain::Slug::parse("github.com/a/stale").unwrap();
-    depbadge::db::projects::write_report(&pool, &slug, &report, Default::default(), written)
-        .await
-        .unwrap();
+    depbadge::db::projects::write_report(
+        &pool.clone().into(),
+        &slug,
+        &report,
+        Default::default(),
+        written,
+    )
+    .await
+    .unwrap();
     // Written behind the replica's back: until its NOTIFY is heard, the replica's filter of known
     // slugs rightly says "nobody reported it" (an unknown badge without Last-Modified). Under
     // load, the read below once came first.

@@ -657,7 +657,7 @@ async fn migrate_then_status_from_the_command_line(pool: PgPool) {
     let report = depbadge::domain::Report::from_input(report, chrono::Utc::now()).unwrap();
     let slug = depbadge::domain::Slug::parse("github.com/a/b").unwrap();
     depbadge::db::projects::write_report(
-        &pool,
+        &pool.clone().into(),
         &slug,
         &report,
         Default::default(),
@@ -1029,4 +1029,76 @@ async fn a_requests_error_lines_and_its_access_line_share_its_request_id(pool: P
         // Logged once: one line for the cause, not one per layer it went through.
         assert_eq!(causes.len(), 1, "{path}: {causes:?}");
     }
+}
+
+#[sqlx::test]
+async fn export_reads_past_its_batches_in_slug_order_and_import_keeps_each_projects_line_order(
+    pool: PgPool,
+) {
+    // 2,500 projects, more than two of the export's batches of 1,000, imported newest slug first.
+    let url = database_url(&pool);
+    let env = [("DATABASE_URL", url.as_str())];
+    let dir = tempfile::tempdir().unwrap();
+    let seed = dir.path().join("seed.jsonl");
+    let at = crate::helpers::days_ago(1);
+    let lines: String = (1..=2500)
+        .rev()
+        .map(|i| {
+            format!(
+                r#"{{"slug":"github.com/batch/P{i:05}","analyzed_at":"{at}","updated_at":"{at}","dependencies":[]}}"#
+            ) + "\n"
+        })
+        .collect();
+    std::fs::write(&seed, lines).unwrap();
+    let (code, _, stderr) = run_cli(&["import", seed.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, exported, stderr) = run_cli(&["export"], &env);
+    assert_eq!(code, 0, "{stderr}");
+    let slugs: Vec<String> = exported
+        .lines()
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap()["slug"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let expected: Vec<String> = (1..=2500)
+        .map(|i| format!("github.com/batch/P{i:05}"))
+        .collect();
+    assert_eq!(slugs, expected);
+
+    // One project's lines, newest last, among others': each applied in the file's order, so
+    // the last one wins and none counts as older, however the lines are shared among writers.
+    let file = dir.path().join("lines.jsonl");
+    let mut lines = String::new();
+    for day in (1..=30).rev() {
+        for other in 0..5 {
+            lines.push_str(&format!(
+                r#"{{"slug":"github.com/order/other{other}-{day}","analyzed_at":"{at}","updated_at":"{at}","dependencies":[]}}"#,
+                at = crate::helpers::days_ago(day)
+            ));
+            lines.push('\n');
+        }
+        lines.push_str(&format!(
+            r#"{{"slug":"github.com/order/one","analyzed_at":"{at}","updated_at":"{at}","dependencies":[{{"purl":"pkg:npm/a@{day}.0.0","scope":"runtime","advisories":[]}}]}}"#,
+            at = crate::helpers::days_ago(day)
+        ));
+        lines.push('\n');
+    }
+    std::fs::write(&file, lines).unwrap();
+    let (code, _, stderr) = run_cli(&["import", file.to_str().unwrap()], &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(
+            "imported: 151 created, 29 updated, 0 unchanged, 0 older than stored (kept), 0 invalid"
+        ),
+        "{stderr}"
+    );
+    let version: String =
+        sqlx::query_scalar("SELECT version FROM dependencies WHERE slug = 'github.com/order/one'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(version, "1.0.0");
 }

@@ -24,7 +24,9 @@ async fn readiness_fails_until_the_schema_is_migrated(pool: PgPool) {
         body["reason"].as_str().unwrap().contains("migrations"),
         "{body}"
     );
-    depbadge::db::schema::migrate(&pool).await.unwrap();
+    depbadge::db::schema::migrate(&pool.connect_options())
+        .await
+        .unwrap();
     assert_eq!(app.get_json("/readyz").await.0, 200);
 }
 
@@ -33,14 +35,18 @@ async fn replicas_migrating_at_once_each_succeed(pool: PgPool) {
     let runs: Vec<_> = (0..4)
         .map(|_| {
             let pool = pool.clone();
-            tokio::spawn(async move { depbadge::db::schema::migrate(&pool).await })
+            tokio::spawn(
+                async move { depbadge::db::schema::migrate(&pool.connect_options()).await },
+            )
         })
         .collect();
     for run in runs {
         run.await.unwrap().unwrap();
     }
     assert_eq!(
-        depbadge::db::schema::state(&pool).await.unwrap(),
+        depbadge::db::schema::state(&pool.clone().into())
+            .await
+            .unwrap(),
         depbadge::db::schema::SchemaState::Current
     );
 }

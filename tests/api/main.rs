@@ -21,6 +21,7 @@ mod metrics;
 mod openapi;
 mod outage;
 mod pages;
+mod pooler;
 mod private;
 mod push;
 mod reports;

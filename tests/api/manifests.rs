@@ -13,7 +13,7 @@ use sqlx::PgPool;
 
 use crate::helpers::spawn_app;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openshift");
+const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/openshift/base");
 
 fn load(file: &str) -> Value {
     let text = std::fs::read_to_string(Path::new(DIR).join(file))
@@ -88,40 +88,60 @@ fn every_environment_variable_is_one_the_binary_reads() {
     }
 }
 
-#[test]
-fn the_configuration_in_the_manifests_is_valid_for_the_binary() {
-    let configmap = load("configmap.yaml");
-    let mut env: Vec<(String, String)> = configmap["data"]
+/// A mapping's entries as strings (a ConfigMap's `data`, a Secret's `stringData`).
+fn entries(mapping: &Value) -> Vec<(String, String)> {
+    mapping
         .as_mapping()
         .unwrap()
         .iter()
         .map(|(k, v)| (text(k).to_owned(), text(v).to_owned()))
-        .collect();
-    // The example Secret's values, as the mounted files would hold them.
-    let secret = load("secret.example.yaml");
+        .collect()
+}
+
+/// The configuration the Deployment's container gets: `data` as its ConfigMap, `secret` as the
+/// files of its Secret mount, and its own `env` (each naming a file of the mount). Later entries
+/// of `data` and `secret` win, as a kustomize patch's do.
+fn deployed_config(data: &[(String, String)], secret: &[(String, String)]) -> Config {
+    let mut env: Vec<(String, String)> = data.to_vec();
     let dir = tempfile::tempdir().unwrap();
-    for (key, value) in secret["stringData"].as_mapping().unwrap() {
-        std::fs::write(dir.path().join(text(key)), text(value)).unwrap();
+    for (key, value) in secret {
+        std::fs::write(dir.path().join(key), value).unwrap();
     }
     let deployment = load("deployment.yaml");
     let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     let mount = text(&container["volumeMounts"][0]["mountPath"]);
-    for variable in items(&container["env"]) {
-        let path = text(&variable["value"]);
+    let mounted = |variable: &str, path: &str| {
         let file = path
             .strip_prefix(&format!("{mount}/"))
-            .unwrap_or_else(|| panic!("{path} is not under the secret mount {mount}"));
+            .unwrap_or_else(|| panic!("{variable}: {path} is not under the secret mount {mount}"));
         assert!(
-            secret["stringData"].get(file).is_some(),
-            "{path}: the Secret has no key {file}"
+            secret.iter().any(|(key, _)| key == file),
+            "{variable}: {path}: the Secret has no key {file}"
         );
-        env.push((
-            text(&variable["name"]).to_owned(),
-            dir.path().join(file).to_str().unwrap().to_owned(),
-        ));
+        dir.path().join(file).to_str().unwrap().to_owned()
+    };
+    for variable in items(&container["env"]) {
+        let name = text(&variable["name"]).to_owned();
+        let path = mounted(&name, text(&variable["value"]));
+        env.push((name, path));
     }
-    let config =
-        Config::from_sources(&Sources::from_env(env).unwrap()).unwrap_or_else(|e| panic!("{e}"));
+    // Files named in the ConfigMap are on the same mount.
+    for (name, value) in &mut env {
+        if name.ends_with("_FILE") && value.starts_with(mount) {
+            *value = mounted(name, value);
+        }
+    }
+    Config::from_sources(&Sources::from_env(env).unwrap()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_configuration_in_the_manifests_is_valid_for_the_binary() {
+    let config = deployed_config(
+        &entries(&load("configmap.yaml")["data"]),
+        &entries(&load("secret.example.yaml")["stringData"]),
+    );
+    let deployment = load("deployment.yaml");
+    let container = &deployment["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(
         config.api_tokens.scopes().collect::<Vec<_>>(),
         [
@@ -146,6 +166,38 @@ fn the_configuration_in_the_manifests_is_valid_for_the_binary() {
             ("http".to_owned(), config.listen_addr.port()),
             ("metrics".to_owned(), config.metrics_addr.port())
         ]
+    );
+}
+
+#[test]
+fn the_cloudnativepg_overlay_pools_through_pgbouncer_and_listens_on_the_primary() {
+    let overlay = |file: &str| load(&format!("../cloudnativepg/{file}"));
+    let mut data = entries(&load("configmap.yaml")["data"]);
+    data.extend(entries(&overlay("configmap-patch.yaml")["data"]));
+    let mut secret = entries(&load("secret.example.yaml")["stringData"]);
+    secret.extend(entries(&overlay("secret-patch.yaml")["stringData"]));
+    let config = deployed_config(&data, &secret);
+    // The Services CloudNativePG makes: the Pooler's own name, and the Cluster's name + "-rw".
+    let pooler = overlay("pooler.yaml");
+    let cluster = text(&overlay("cluster.yaml")["metadata"]["name"]).to_owned();
+    assert_eq!(
+        text(&pooler["spec"]["pgbouncer"]["poolMode"]),
+        "transaction"
+    );
+    assert_eq!(text(&pooler["spec"]["cluster"]["name"]), cluster);
+    assert_eq!(
+        config.database.redacted_url(),
+        format!(
+            "postgres://depbadge:***@{}:5432/depbadge",
+            text(&pooler["metadata"]["name"])
+        )
+    );
+    assert!(config.database.has_session_url());
+    assert_eq!(
+        config.database.redacted_session_url(),
+        Some(format!(
+            "postgres://depbadge:***@{cluster}-rw:5432/depbadge"
+        ))
     );
 }
 

@@ -187,7 +187,7 @@ pub async fn start_watcher(pool: &PgPool, env: &[(&str, &str)]) -> Watcher {
     let address = admin.local_addr().unwrap();
     let pool = pool.clone();
     let task = tokio::spawn(async move {
-        depbadge::watch::run(&config, admin, pool, std::future::pending())
+        depbadge::watch::run(&config, admin, pool.into(), std::future::pending())
             .await
             .unwrap();
     });

@@ -8,6 +8,9 @@ import Ajv from "ajv";
 import { ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import { PrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
 import { PodMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor";
+import { Cluster } from "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Cluster";
+import { Pooler } from "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Pooler";
+import { ScheduledBackup } from "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/ScheduledBackup";
 
 const CORE = new Set([
   "v1/ConfigMap", "v1/Secret", "v1/Service", "apps/v1/Deployment", "batch/v1/Job",
@@ -18,8 +21,11 @@ const ajv = new Ajv({ allErrors: true, strict: true });
 const routeSchema = JSON.parse(readFileSync(new URL("./route.openshift.io_v1.schema.json", import.meta.url)));
 const validateRoute = ajv.compile(routeSchema);
 
-// The operator's models come from its CRDs: types, required fields and enums.
+// The operators' models come from their CRDs: types, required fields and enums.
 const models = {
+  "postgresql.cnpg.io/v1/Cluster": (object) => new Cluster(object).validate(),
+  "postgresql.cnpg.io/v1/Pooler": (object) => new Pooler(object).validate(),
+  "postgresql.cnpg.io/v1/ScheduledBackup": (object) => new ScheduledBackup(object).validate(),
   "monitoring.coreos.com/v1/ServiceMonitor": (object) => new ServiceMonitor(object).validate(),
   "monitoring.coreos.com/v1/PrometheusRule": (object) => new PrometheusRule(object).validate(),
   "monitoring.coreos.com/v1/PodMonitor": (object) => new PodMonitor(object).validate(),
