@@ -19,6 +19,10 @@ const SAMPLES: &[(&str, &str)] = &[
     ("PGUSER", "badger"),
     ("PGDATABASE", "deps"),
     ("PGPASSWORD", "pw"),
+    (
+        "DEPBADGE_LISTEN_DATABASE_URL",
+        "postgres://app:s3cret@db-rw.internal:5432/badges",
+    ),
     ("DEPBADGE_LISTEN_ADDR", "127.0.0.1:18080"),
     ("DEPBADGE_METRICS_ADDR", "127.0.0.1:19090"),
     ("DEPBADGE_DB_MAX_CONNECTIONS", "25"),
@@ -349,6 +353,10 @@ fn invalid_values_name_the_variable() {
         ),
         (&[("PGPORT", "five")], "PGPORT"),
         (
+            &[("DEPBADGE_LISTEN_DATABASE_URL", "mysql://root:hunter2@x/y")],
+            "DEPBADGE_LISTEN_DATABASE_URL",
+        ),
+        (
             &[
                 ("DEPBADGE_MIGRATE", "true"),
                 ("DEPBADGE_MIGRATE_FILE", "/x"),
@@ -414,11 +422,20 @@ fn the_printed_configuration_redacts_secrets() {
     let config = load(&[
         ("DATABASE_URL", "postgres://app:hunter2@db:5432/badges"),
         ("DEPBADGE_API_TOKENS", "analyzer:0123456789abcdef0123"),
+        (
+            "DEPBADGE_LISTEN_DATABASE_URL",
+            "postgres://app:hunter2@db-rw:5432/badges",
+        ),
     ])
     .unwrap();
     let printed = config.redacted_lines().join("\n");
     assert!(
-        printed.contains("DATABASE_URL=postgres://app:***@db:5432/badges"),
+        printed.contains("\nDATABASE_URL=postgres://app:***@db:5432/badges")
+            || printed.starts_with("DATABASE_URL=postgres://app:***@db:5432/badges"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("DEPBADGE_LISTEN_DATABASE_URL=postgres://app:***@db-rw:5432/badges"),
         "{printed}"
     );
     assert!(
