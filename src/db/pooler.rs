@@ -14,8 +14,8 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPoolOptions};
-use sqlx::{AssertSqlSafe, Connection};
+use sqlx::AssertSqlSafe;
+use sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 
 use super::handle::Route;
 
@@ -26,16 +26,20 @@ const WAIT: Duration = Duration::from_secs(3);
 pub async fn probe(options: &PgConnectOptions) -> Result<Route, sqlx::Error> {
     let channel = format!("depbadge_probe_{:016x}", fastrand::u64(..));
     let pool = PgPoolOptions::new()
-        .max_connections(1)
+        .max_connections(2)
         .connect_with(options.clone())
         .await?;
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.listen(&channel).await?;
-    let mut notifier = PgConnection::connect_with(options).await?;
+    // The notifier is a listener too, though it listens to nothing: through a pooler its NOTIFY
+    // may run on the very server process that holds the LISTEN, which then delivers the
+    // notification to the notifier. A plain connection would take that for a protocol error; a
+    // listener keeps it, and the probe's verdict is what the first connection heard.
+    let mut notifier = PgListener::connect_with(&pool).await?;
     sqlx::raw_sql(AssertSqlSafe(format!("NOTIFY {channel}")))
         .execute(&mut notifier)
         .await?;
-    let _ = notifier.close().await;
+    drop(notifier);
     let heard = tokio::time::timeout(WAIT, listener.recv()).await;
     let route = match heard {
         Ok(Ok(notification)) if notification.channel() == channel => Route::Direct,

@@ -2,8 +2,10 @@
 //! and a connection that turned read-only is dropped, not kept. The real PgBouncer is exercised
 //! by scripts/failover; these tests pin what the handle itself does, on PostgreSQL.
 
+use depbadge::config::{Config, Sources};
 use depbadge::db::{Db, Route};
 use depbadge::domain::{Report, ReportInput, ScopeSelection, Slug, Visibility};
+use depbadge::startup::Application;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
@@ -68,8 +70,76 @@ async fn directly_statements_are_prepared_once_and_kept(pool: PgPool) {
     // The other side of the two tests above: without it they would pass on a handle that never
     // keeps a statement, which would cost every direct deployment a parse per query.
     let single = one_connection(&pool).await;
-    write_and_read(&Db::new(single.clone(), Route::Direct)).await;
-    assert!(prepared_statements(&single).await > 0);
+    let db = Db::new(single.clone(), Route::Direct);
+    // Inside a transaction (a write) ...
+    let input: ReportInput = serde_json::from_value(spec_example()).unwrap();
+    let report = Report::from_input(input, chrono::Utc::now()).unwrap();
+    let slug = Slug::parse("github.com/pooled/app").unwrap();
+    depbadge::db::projects::write_report(
+        &db,
+        &slug,
+        &report,
+        Visibility::Public,
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    let written = prepared_statements(&single).await;
+    assert!(written > 0);
+    // ... and alone (reads).
+    write_and_read(&db).await;
+    assert!(prepared_statements(&single).await > written);
+}
+
+/// The application name of the pool's one connection: a marker that a new connection lacks.
+async fn marker(pool: &PgPool) -> String {
+    let rows = sqlx::raw_sql("SHOW application_name")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    sqlx::Row::get(&rows[0], 0)
+}
+
+#[sqlx::test]
+async fn a_query_that_fails_keeps_its_connection(pool: PgPool) {
+    for route in [Route::Direct, Route::Pooler] {
+        let db = Db::connect(
+            PgPoolOptions::new().max_connections(1),
+            (*pool.connect_options()).clone(),
+            route,
+        )
+        .await
+        .unwrap();
+        sqlx::raw_sql("SET SESSION application_name = 'kept'")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        // A division by zero says nothing about the server: the connection stays in the pool.
+        let failed = sqlx::query("SELECT 1 / $1").bind(0).fetch_one(&db).await;
+        assert!(failed.is_err());
+        assert_eq!(marker(db.pool()).await, "kept", "{route:?}");
+    }
+}
+
+#[sqlx::test]
+async fn a_serving_pool_not_known_to_be_direct_is_probed_and_found_direct(pool: PgPool) {
+    let db = Db::new(pool, Route::Unknown);
+    let env = [
+        ("DEPBADGE_LISTEN_ADDR", "127.0.0.1:0"),
+        ("DEPBADGE_METRICS_ADDR", "127.0.0.1:0"),
+    ];
+    let config = Config::from_sources(&Sources::from_env(env).unwrap()).unwrap();
+    let app = Application::build(&config, db.clone()).await.unwrap();
+    let serving = tokio::spawn(app.run_until(std::future::pending()));
+    // The listener's probe decides, once it reached the database.
+    for _ in 0..600 {
+        if db.route() != Route::Unknown {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(db.route(), Route::Direct);
+    serving.abort();
 }
 
 #[sqlx::test]
@@ -106,5 +176,12 @@ async fn a_connection_that_turned_read_only_is_dropped_and_the_next_write_succee
         );
         // The read-only connection was closed; the pool's next one is writable.
         write().await.unwrap();
+        // And kept: a connection opened after the failure is not closed because of it.
+        sqlx::raw_sql("SET SESSION application_name = 'after'")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        write().await.unwrap();
+        assert_eq!(marker(db.pool()).await, "after", "{route:?}");
     }
 }
