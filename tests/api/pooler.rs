@@ -21,6 +21,28 @@ async fn one_connection(pool: &PgPool) -> PgPool {
         .unwrap()
 }
 
+/// A handle on a pool of one connection that closes connections after a failover failure, as
+/// the service's does.
+async fn one_watched_connection(pool: &PgPool, route: Route) -> Db {
+    Db::connect(
+        PgPoolOptions::new().max_connections(1),
+        (*pool.connect_options()).clone(),
+        route,
+    )
+    .await
+    .unwrap()
+}
+
+/// Runs `sql` (a `SET SESSION`) on the pool's one connection.
+async fn set_session(db: &Db, sql: &'static str) {
+    sqlx::raw_sql(sql).execute(db.pool()).await.unwrap();
+}
+
+fn example_report() -> Report {
+    let input: ReportInput = serde_json::from_value(spec_example()).unwrap();
+    Report::from_input(input, chrono::Utc::now()).unwrap()
+}
+
 async fn prepared_statements(pool: &PgPool) -> i64 {
     // Run by the simple query protocol: it prepares nothing itself.
     let rows = sqlx::raw_sql("SELECT count(*)::int8 FROM pg_prepared_statements")
@@ -31,8 +53,7 @@ async fn prepared_statements(pool: &PgPool) -> i64 {
 }
 
 async fn write_and_read(db: &Db) {
-    let input: ReportInput = serde_json::from_value(spec_example()).unwrap();
-    let report = Report::from_input(input, chrono::Utc::now()).unwrap();
+    let report = example_report();
     let slug = Slug::parse("github.com/pooled/app").unwrap();
     depbadge::db::projects::write_report(
         db,
@@ -72,8 +93,7 @@ async fn directly_statements_are_prepared_once_and_kept(pool: PgPool) {
     let single = one_connection(&pool).await;
     let db = Db::new(single.clone(), Route::Direct);
     // Inside a transaction (a write) ...
-    let input: ReportInput = serde_json::from_value(spec_example()).unwrap();
-    let report = Report::from_input(input, chrono::Utc::now()).unwrap();
+    let report = example_report();
     let slug = Slug::parse("github.com/pooled/app").unwrap();
     depbadge::db::projects::write_report(
         &db,
@@ -103,17 +123,8 @@ async fn marker(pool: &PgPool) -> String {
 #[sqlx::test]
 async fn a_query_that_fails_keeps_its_connection(pool: PgPool) {
     for route in [Route::Direct, Route::Pooler] {
-        let db = Db::connect(
-            PgPoolOptions::new().max_connections(1),
-            (*pool.connect_options()).clone(),
-            route,
-        )
-        .await
-        .unwrap();
-        sqlx::raw_sql("SET SESSION application_name = 'kept'")
-            .execute(db.pool())
-            .await
-            .unwrap();
+        let db = one_watched_connection(&pool, route).await;
+        set_session(&db, "SET SESSION application_name = 'kept'").await;
         // A division by zero says nothing about the server: the connection stays in the pool.
         let failed = sqlx::query("SELECT 1 / $1").bind(0).fetch_one(&db).await;
         assert!(failed.is_err());
@@ -145,20 +156,10 @@ async fn a_serving_pool_not_known_to_be_direct_is_probed_and_found_direct(pool: 
 #[sqlx::test]
 async fn a_connection_that_turned_read_only_is_dropped_and_the_next_write_succeeds(pool: PgPool) {
     for route in [Route::Direct, Route::Pooler] {
-        let db = Db::connect(
-            PgPoolOptions::new().max_connections(1),
-            (*pool.connect_options()).clone(),
-            route,
-        )
-        .await
-        .unwrap();
+        let db = one_watched_connection(&pool, route).await;
         // The one connection now behaves as one to a standby after a switchover.
-        sqlx::raw_sql("SET SESSION default_transaction_read_only = on")
-            .execute(db.pool())
-            .await
-            .unwrap();
-        let input: ReportInput = serde_json::from_value(spec_example()).unwrap();
-        let report = Report::from_input(input, chrono::Utc::now()).unwrap();
+        set_session(&db, "SET SESSION default_transaction_read_only = on").await;
+        let report = example_report();
         let slug = Slug::parse("github.com/pooled/failover").unwrap();
         let write = || {
             depbadge::db::projects::write_report(
@@ -177,10 +178,7 @@ async fn a_connection_that_turned_read_only_is_dropped_and_the_next_write_succee
         // The read-only connection was closed; the pool's next one is writable.
         write().await.unwrap();
         // And kept: a connection opened after the failure is not closed because of it.
-        sqlx::raw_sql("SET SESSION application_name = 'after'")
-            .execute(db.pool())
-            .await
-            .unwrap();
+        set_session(&db, "SET SESSION application_name = 'after'").await;
         write().await.unwrap();
         assert_eq!(marker(db.pool()).await, "after", "{route:?}");
     }
