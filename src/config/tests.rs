@@ -447,3 +447,21 @@ fn the_printed_configuration_redacts_secrets() {
         "{printed}"
     );
 }
+
+#[test]
+fn a_session_url_of_its_own_is_known_and_otherwise_the_pools_address_is_used() {
+    let pooled = load(&[
+        ("DATABASE_URL", "postgres://app@pooler:6432/badges"),
+        (
+            "DEPBADGE_LISTEN_DATABASE_URL",
+            "postgres://app@db-rw:5432/badges",
+        ),
+    ])
+    .unwrap();
+    assert!(pooled.database.has_session_url());
+    assert_eq!(pooled.database.session_options().get_host(), "db-rw");
+    assert_eq!(pooled.database.connect_options().get_host(), "pooler");
+    let direct = load(&[("DATABASE_URL", "postgres://app@db:5432/badges")]).unwrap();
+    assert!(!direct.database.has_session_url());
+    assert_eq!(direct.database.session_options().get_host(), "db");
+}
