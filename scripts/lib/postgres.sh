@@ -88,6 +88,17 @@ ensure_database() {
     || "$bindir/psql" "postgres://depbadge@127.0.0.1:$port/postgres" -qc "CREATE DATABASE \"$name\"" >/dev/null
 }
 
+# After a failure: what the throwaway cluster was doing, for whoever reads the end of a CI log
+# (once, every database test timed out on connecting and nothing else said why).
+database_diagnostics() {
+  [ -n "${PG_DATA:-}" ] || return 0
+  log "PostgreSQL after the failure: pg_ctl status, connections by database and state, the log's tail"
+  as_pg_owner "$PG_BINDIR/pg_ctl" -D "$PG_DATA" status 2>&1 | head -n 3 || true
+  "$PG_BINDIR/psql" "${DATABASE_URL%/*}/postgres" -qtAc \
+    "SELECT count(*), datname, state FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 2, 3 ORDER BY 1 DESC LIMIT 10" 2>&1 || true
+  tail -n 40 "$(dirname "$PG_DATA")/server.log" 2>&1 | cut -c1-300 || true
+}
+
 stop_database() {
   if [ -n "${PG_DATA:-}" ]; then
     log "stopping the throwaway PostgreSQL cluster"
