@@ -2,6 +2,7 @@
 //! freshness, project status and staleness. Nothing here knows about HTTP or SQL.
 
 pub mod access;
+pub mod lookup;
 pub mod package;
 pub mod project;
 pub mod report;

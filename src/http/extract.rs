@@ -155,7 +155,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 impl QueryParams {
-    fn parse(query: &str) -> Result<Self, ApiError> {
+    pub(super) fn parse(query: &str) -> Result<Self, ApiError> {
         serde_urlencoded::from_str::<Vec<(String, String)>>(query)
             .map(Self)
             .map_err(|e| ApiError::InvalidParameter {

@@ -118,7 +118,13 @@ fn public_routes(
     // it); the JSON API and the page get a deadline for the whole request.
     let api_deadline =
         || axum::middleware::from_fn_with_state(request_timeout, deadline::api_request);
+    let page_deadline =
+        || axum::middleware::from_fn_with_state(request_timeout, deadline::page_request);
     vec![
+        ("/", get(pages::home).layer(page_deadline())),
+        ("/lookup", get(pages::lookup)),
+        ("/favicon.ico", get(pages::favicon)),
+        ("/assets/builder.js", get(pages::builder_script)),
         ("/openapi.json", get(openapi)),
         ("/healthz", get(health::live)),
         ("/readyz", get(health::ready)),
@@ -126,10 +132,7 @@ fn public_routes(
         (STATIC_BADGE_ROUTE, get(badges::fixed)),
         (
             "/projects/{*slug}",
-            get(pages::project).layer(axum::middleware::from_fn_with_state(
-                request_timeout,
-                deadline::page_request,
-            )),
+            get(pages::project).layer(page_deadline()),
         ),
         ("/v1/projects", get(projects::list).layer(api_deadline())),
         (
@@ -182,7 +185,7 @@ pub fn router(state: AppState) -> PublicService {
         router = router.route(path, methods);
     }
     let router = router
-        .fallback(not_found)
+        .fallback(not_found_for)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         // Read bottom-up: the access log sees every response, including a caught panic's.
@@ -234,6 +237,15 @@ pub fn admin_router(metrics: Metrics, pool: Db) -> Router {
         .route("/openapi.json", get(openapi))
         .route("/healthz", get(health::live))
         .fallback(not_found)
+}
+
+/// A path nothing serves: a page with the lookup form for a browser, JSON for everyone else.
+async fn not_found_for(headers: axum::http::HeaderMap) -> axum::response::Response {
+    if pages::accepts_html(&headers) {
+        pages::not_found_page()
+    } else {
+        not_found().await.into_response()
+    }
 }
 
 async fn not_found() -> ApiError {

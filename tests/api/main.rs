@@ -10,6 +10,7 @@ mod concurrency;
 mod errors;
 mod fixtures;
 mod formats;
+mod front_door;
 mod health;
 mod helpers;
 mod hostile;

@@ -40,7 +40,7 @@ async fn the_project_page_shows_status_dependencies_by_scope_and_embed_snippets(
     );
     assert!(
         page.contains(
-            "<img src=\"/badges/github.com/Rust-Lang/Cargo.svg\" alt=\"dependencies: 1 insecure\">"
+            "<img src=\"/badges/github.com/Rust-Lang/Cargo.svg\" alt=\"dependencies: 1 insecure\" height=\"20\">"
         ),
         "{page}"
     );
@@ -49,9 +49,9 @@ async fn the_project_page_shows_status_dependencies_by_scope_and_embed_snippets(
         "the build dependency has an advisory"
     );
     let (runtime, build, dev) = (
-        page.find("<h2>runtime (1)</h2>"),
-        page.find("<h2>build (1)</h2>"),
-        page.find("<h2>dev (1)</h2>"),
+        page.find(">runtime (1)</h2>"),
+        page.find(">build (1)</h2>"),
+        page.find(">dev (1)</h2>"),
     );
     assert!(
         runtime < build && build < dev && runtime.is_some(),
@@ -83,7 +83,10 @@ async fn the_project_page_shows_status_dependencies_by_scope_and_embed_snippets(
             || page.contains("&lt;img src=&quot;https://badges.example.com/badges/"),
         "{page}"
     );
-    assert!(!page.contains("<script"), "no JavaScript");
+    // The one script is the builder's, from this origin: nothing inline.
+    assert_eq!(page.matches("<script").count(), 1, "{page}");
+    assert!(page.contains("<script src=\"/assets/builder.js\" defer></script>"));
+    assert!(page.contains("2 dependencies in this scope"), "{page}");
 }
 
 #[sqlx::test]
@@ -97,7 +100,15 @@ async fn unknown_invalid_and_scoped_pages(pool: PgPool) {
         .unwrap();
     assert_eq!(response.status().as_u16(), 404);
     let page = response.text().await.unwrap();
-    assert!(page.contains("No report for this project yet"));
+    assert!(
+        page.contains("Nothing is reported for <strong>github.com/nobody/here</strong> yet"),
+        "{page}"
+    );
+    assert!(
+        page.contains("--data @report.json \\\n  http://")
+            && page.contains("/v1/projects/github.com/nobody/here"),
+        "how to send a first report: {page}"
+    );
     assert!(
         page.contains("[![dependencies](http://"),
         "snippets are there to copy before the first report"
@@ -125,6 +136,7 @@ async fn unknown_invalid_and_scoped_pages(pool: PgPool) {
         page.contains("/badges/github.com/a/b.svg?scope=dev"),
         "the badge and snippets keep the scope"
     );
+    assert!(page.contains("1 dependency in this scope"), "{page}");
 }
 
 /// The embed snippets link to DEPBADGE_PUBLIC_URL when it is set, whatever Host the request

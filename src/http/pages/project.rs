@@ -1,16 +1,19 @@
-//! `GET /projects/{slug}`: the human page (docs/contract.md §4). Status, dependencies grouped by scope with
-//! advisory links, and copy-paste embed snippets; no JavaScript. askama escapes every value.
+//! `GET /projects/{slug}`: a project's page (docs/contract.md §4, §13). Status, dependencies
+//! grouped by scope with advisory links, and the badge builder: a GET form with a preview and the
+//! snippets that embed the badge, which the builder's script keeps in step as the form changes.
 
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Utc};
+use axum::response::Response;
+use chrono::Utc;
 
-use super::extract::{QueryParams, SlugPath};
-use super::reads::{Read, read_document};
-use super::{AppState, set_static_headers};
-use crate::badge::Face;
+use super::super::extract::{QueryParams, SlugPath};
+use super::super::reads::{Read, read_document};
+use super::super::{AppState, set_static_headers};
+use super::builder::{BuilderOptions, Snippets};
+use super::{html, message_page, query_string, when};
+use crate::badge::{Face, Style};
 use crate::db;
 use crate::domain::project::ProjectWatch;
 use crate::domain::watch::Watchful;
@@ -18,14 +21,24 @@ use crate::domain::{Counts, Credentials, Scope, ScopeSelection, is_stale};
 
 #[derive(Template)]
 #[template(path = "project.html")]
-struct ProjectPage {
+struct ProjectPage<'a> {
     slug: String,
+    /// The badge as this page shows it: a path on this origin, with the builder's options.
     badge_path: String,
     message: String,
     report: Option<ReportView>,
-    markdown: String,
-    html: String,
-    rst: String,
+    /// The builder's form: its options, the choices it offers and what it keeps (the key).
+    options: BuilderOptions,
+    styles: [Style; 5],
+    scopes: [ScopeSelection; 3],
+    key: Option<&'a str>,
+    /// The badge and the page as others link to them (no query), for the script.
+    badge_url: String,
+    page_url: String,
+    /// (id, name, text) of each snippet, in the order shown.
+    snippets: [(&'static str, &'static str, String); 4],
+    /// The shell command that sends this project its first report.
+    first_push: String,
 }
 
 struct ReportView {
@@ -64,7 +77,7 @@ struct AdvisoryView {
 
 pub async fn project(
     State(state): State<AppState>,
-    slug: Result<SlugPath, super::ApiError>,
+    slug: Result<SlugPath, super::super::ApiError>,
     query: QueryParams,
     headers: HeaderMap,
 ) -> Response {
@@ -100,18 +113,10 @@ pub async fn project(
         }
     };
     // A private project's links carry the key the visitor came with: they read nothing without.
-    let mut link_query: Vec<(&str, &str)> = Vec::new();
-    if selection != ScopeSelection::default() {
-        link_query.push(("scope", selection.as_str()));
-    }
-    let page_query = match key.filter(|_| private) {
-        Some(key) => {
-            link_query.push(("key", key));
-            query_string(&[("key", key)])
-        }
-        None => String::new(),
-    };
-    let scope_query = query_string(&link_query);
+    let key = key.filter(|_| private);
+    let options = BuilderOptions::from_query(&query, selection);
+    let badge_query = query_string(&options.badge_query(key));
+    let page_query = key.map_or_else(String::new, |key| query_string(&[("key", key)]));
     // The configured public URL; else the request's own, and the page then varies with it.
     let (base, varies) = match &state.public_url {
         Some(url) => (url.to_string(), false),
@@ -151,16 +156,21 @@ pub async fn project(
         }
         None => (StatusCode::NOT_FOUND, None, Face::no_report().message),
     };
-    let badge_url = format!("{base}/badges/{}.svg{scope_query}", slug.display());
+    let badge_url = format!("{base}/badges/{}.svg", slug.display());
     let page_url = format!("{base}/projects/{}{page_query}", slug.display());
     let page = ProjectPage {
         slug: slug.display().to_owned(),
-        badge_path: format!("/badges/{}.svg{scope_query}", slug.display()),
+        badge_path: format!("/badges/{}.svg{badge_query}", slug.display()),
         message,
         report,
-        markdown: format!("[![dependencies]({badge_url})]({page_url})"),
-        html: format!("<a href=\"{page_url}\"><img src=\"{badge_url}\" alt=\"dependencies\"></a>"),
-        rst: format!(".. image:: {badge_url}\n   :target: {page_url}\n   :alt: dependencies"),
+        snippets: Snippets::new(&format!("{badge_url}{badge_query}"), &page_url).named(),
+        options,
+        styles: Style::ALL,
+        scopes: ScopeSelection::ALL,
+        key,
+        first_push: first_push(&base, slug.display()),
+        badge_url,
+        page_url,
     };
     match page.render() {
         Ok(body) => {
@@ -194,17 +204,6 @@ pub async fn project(
             message_page(StatusCode::INTERNAL_SERVER_ERROR, "Internal error.")
         }
     }
-}
-
-/// `?name=value&…`, encoded; empty for no pairs.
-fn query_string(pairs: &[(&str, &str)]) -> String {
-    if pairs.is_empty() {
-        return String::new();
-    }
-    format!(
-        "?{}",
-        serde_urlencoded::to_string(pairs).unwrap_or_default()
-    )
 }
 
 /// What the watcher's data behind the page dates from, when it has any.
@@ -254,10 +253,6 @@ fn groups(dependencies: &[Watchful]) -> Vec<Group> {
         .collect()
 }
 
-fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
-
 /// The public base URL as the client reached us: behind an OpenShift edge Route, `Host` is the
 /// route's host and `X-Forwarded-Proto` says https.
 fn base_url(headers: &HeaderMap) -> String {
@@ -282,39 +277,11 @@ fn base_url(headers: &HeaderMap) -> String {
     format!("{scheme}://{host}")
 }
 
-#[derive(Template)]
-#[template(
-    source = "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>depbadge</title></head><body><p>{{ text }}</p></body></html>",
-    ext = "html"
-)]
-struct MessagePage<'a> {
-    text: &'a str,
-}
-
-pub(super) fn message_page(status: StatusCode, text: &str) -> Response {
-    html(
-        status,
-        MessagePage { text }
-            .render()
-            .unwrap_or_else(|_| text.to_owned()),
+/// How a first report reaches this project, with nothing but curl (docs/contract.md §2).
+fn first_push(base: &str, slug: &str) -> String {
+    format!(
+        "curl -X PUT -H \"Authorization: Bearer $DEPBADGE_TOKEN\" \\\n  -H 'Content-Type: application/json' --data @report.json \\\n  {base}/v1/projects/{slug}"
     )
-}
-
-fn html(status: StatusCode, body: String) -> Response {
-    let mut response = (status, body).into_response();
-    set_static_headers(
-        response.headers_mut(),
-        &[
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (
-                header::CONTENT_SECURITY_POLICY,
-                "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'",
-            ),
-            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            (header::CACHE_CONTROL, "max-age=60"),
-        ],
-    );
-    response
 }
 
 #[cfg(test)]
