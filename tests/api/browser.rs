@@ -1,12 +1,17 @@
-//! The badge as a maintainer sees it: an `<img>` in a page, rendered by headless Chromium
-//! (Debian's `chromium`, which scripts/test installs when it is missing).
+//! In a real browser, headless Chromium (Debian's `chromium` and `chromium-driver`, which
+//! scripts/test installs when they are missing): the badge as a maintainer sees it, an `<img>`
+//! in a page; and the front door as a person uses it, driven through ChromeDriver, checked by
+//! axe-core (npm, injected into each page) and photographed at 1280 and 360 pixels wide.
 
 use std::path::{Path, PathBuf};
 
 use depbadge::badge::Style;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
 use sqlx::PgPool;
 
-use crate::helpers::{minutes_ago, report_at, spawn_app, spec_example};
+use crate::front_door::element_text;
+use crate::helpers::{TOKEN, TestApp, minutes_ago, report_at, spawn_app, spec_example};
 
 fn chromium() -> PathBuf {
     let candidates = [
@@ -141,4 +146,499 @@ window.addEventListener('load', () => {{
         "screenshot {} looks empty",
         screenshot.display()
     );
+}
+
+/// Where the pictures of the pages go (`target/tmp/front-door/`), for people to look at.
+fn screenshots_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("front-door");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A headless Chromium driven through its own ChromeDriver, with a viewport `width` pixels wide.
+struct Browser {
+    client: Client,
+    _driver: tokio::process::Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn start(width: u32) -> Self {
+        let driver_path =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        assert!(
+            Path::new(&driver_path).is_file(),
+            "ChromeDriver not found at {driver_path}: install Debian's chromium-driver (scripts/test does) or set CHROMEDRIVER"
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let driver = tokio::process::Command::new(&driver_path)
+            .arg(format!("--port={port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        let capabilities = json!({
+            "goog:chromeOptions": {
+                "binary": chromium(),
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--hide-scrollbars", "--force-device-scale-factor=1",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+                "mobileEmulation": { "deviceMetrics": { "width": width, "height": 900, "pixelRatio": 1.0 } },
+            }
+        });
+        let serde_json::Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        // ChromeDriver listens a moment after it starts: tried until it answers (a bound on
+        // tries, not on time: a slow machine only makes this loop longer).
+        let mut last_error = None;
+        for _ in 0..600 {
+            match ClientBuilder::new(connector.clone())
+                .capabilities(capabilities.clone())
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+            {
+                Ok(client) => {
+                    return Self {
+                        client,
+                        _driver: driver,
+                        _profile: profile,
+                    };
+                }
+                Err(error) => {
+                    last_error = Some(error);
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+        panic!("ChromeDriver never answered: {last_error:?}");
+    }
+
+    async fn eval(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap()
+    }
+
+    /// Waits until `condition` (a JavaScript expression) is true.
+    async fn until(&self, condition: &str) {
+        let script = format!("return !!({condition});");
+        for _ in 0..400 {
+            if self.eval(&script).await == json!(true) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        panic!("never true in the page: {condition}");
+    }
+
+    /// Runs axe-core in the page; the serious and critical violations, one line each.
+    async fn serious_violations(&self) -> Vec<String> {
+        let axe = std::env::var("AXE_CORE").unwrap_or_else(|_| {
+            format!(
+                "{}/../browser-tools/node_modules/axe-core/axe.min.js",
+                env!("CARGO_TARGET_TMPDIR")
+            )
+        });
+        let source = std::fs::read_to_string(&axe).unwrap_or_else(|e| {
+            panic!("axe-core not at {axe} ({e}): scripts/test installs it, or set AXE_CORE")
+        });
+        self.eval(&source).await;
+        let found = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                   .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                                                              nodes: v.nodes.map(n => n.target.join(' ')) }))))
+                   .catch(e => done([{ id: 'axe failed', impact: 'critical', help: String(e), nodes: [] }]));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        found
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| matches!(v["impact"].as_str(), Some("serious" | "critical")))
+            .map(|v| {
+                format!(
+                    "{} ({}): {} at {}",
+                    v["id"], v["impact"], v["help"], v["nodes"]
+                )
+            })
+            .collect()
+    }
+
+    async fn text_of(&self, css: &str) -> String {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn attribute_of(&self, css: &str, name: &str) -> Option<String> {
+        self.client
+            .find(Locator::Css(css))
+            .await
+            .unwrap()
+            .attr(name)
+            .await
+            .unwrap()
+    }
+}
+
+/// A project with one vulnerable and one outdated dependency, and a few others for the list.
+async fn front_door_app(pool: PgPool) -> TestApp {
+    let app = spawn_app(pool).await;
+    app.put_report("github.com/Rust-Lang/Cargo", &spec_example())
+        .await;
+    let analyzed = minutes_ago(90);
+    for (i, version) in ["5.0.0", "1.0.0", "5.0.0", "4.9.0"].iter().enumerate() {
+        app.put_report(
+            &format!("github.com/demo/app-{i}"),
+            &report_at(&analyzed, version, 3 + i),
+        )
+        .await;
+    }
+    app
+}
+
+/// The four pages of the front door, with the element the builder's picture is of.
+const PAGES: [(&str, &str); 4] = [
+    ("home", "/"),
+    ("project", "/projects/github.com/rust-lang/cargo"),
+    (
+        "builder",
+        "/projects/github.com/rust-lang/cargo?style=for-the-badge&label=deps&color=blue",
+    ),
+    ("not-found", "/no/such/page"),
+];
+
+#[sqlx::test]
+async fn every_front_door_page_passes_axe_at_1280_and_360_pixels_and_is_photographed(pool: PgPool) {
+    let app = front_door_app(pool).await;
+    let dir = screenshots_dir();
+    let mut failures = Vec::new();
+    for width in [1280, 360] {
+        let browser = Browser::start(width).await;
+        for (name, path) in PAGES {
+            browser.client.goto(&app.url(path)).await.unwrap();
+            browser.until("document.readyState === 'complete'").await;
+            assert_eq!(
+                browser.eval("return window.innerWidth;").await,
+                json!(width),
+                "the viewport of {name}"
+            );
+            for violation in browser.serious_violations().await {
+                failures.push(format!("{name} at {width}px: {violation}"));
+            }
+            // Readable on a phone: nothing wider than the screen, so no sideways scrolling.
+            let overflow = browser
+                .eval("return document.documentElement.scrollWidth - window.innerWidth;")
+                .await;
+            if overflow.as_i64() != Some(0) {
+                failures.push(format!(
+                    "{name} at {width}px: {overflow} pixels wider than the window"
+                ));
+            }
+            let png = if name == "builder" {
+                let builder = browser
+                    .client
+                    .find(Locator::Css("section[aria-labelledby=builder-heading]"))
+                    .await
+                    .unwrap();
+                builder.screenshot().await.unwrap()
+            } else {
+                browser.client.screenshot().await.unwrap()
+            };
+            assert!(png.starts_with(b"\x89PNG"), "{name} at {width}px");
+            std::fs::write(dir.join(format!("{name}-{width}.png")), png).unwrap();
+        }
+        browser.client.close().await.unwrap();
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[sqlx::test]
+async fn typing_a_repository_address_into_the_home_page_form_opens_the_project_page(pool: PgPool) {
+    let app = front_door_app(pool).await;
+    let browser = Browser::start(1280).await;
+    let cases = [
+        (
+            "https://github.com/rust-lang/cargo/tree/master/src\n",
+            "/projects/github.com/rust-lang/cargo",
+            "github.com/Rust-Lang/Cargo",
+        ),
+        (
+            "git@github.com:demo/app-1.git\n",
+            "/projects/github.com/demo/app-1",
+            "github.com/demo/app-1",
+        ),
+        (
+            "https://github.com/nobody/nothing.git\n",
+            "/projects/github.com/nobody/nothing",
+            "github.com/nobody/nothing",
+        ),
+    ];
+    for (typed, path, heading) in cases {
+        browser.client.goto(&app.url("/")).await.unwrap();
+        let field = browser.client.find(Locator::Css("#lookup")).await.unwrap();
+        // Reached from its label, as a screen reader or a click on the label would.
+        assert_eq!(
+            browser.text_of("label[for=lookup]").await,
+            "Repository address or project slug"
+        );
+        field.send_keys(typed).await.unwrap();
+        browser
+            .until(&format!("location.pathname === {}", json!(path)))
+            .await;
+        browser.until("document.readyState === 'complete'").await;
+        assert_eq!(browser.text_of("h1").await, heading, "{typed}");
+    }
+    // The one nobody reported says so, and how to send a first report.
+    let main = browser.text_of("main").await;
+    assert!(
+        main.contains("Nothing is reported for github.com/nobody/nothing yet"),
+        "{main}"
+    );
+    assert!(
+        main.contains("/v1/projects/github.com/nobody/nothing"),
+        "{main}"
+    );
+
+    // What names no repository: the form again, saying why, with what was typed.
+    browser.client.goto(&app.url("/")).await.unwrap();
+    let field = browser.client.find(Locator::Css("#lookup")).await.unwrap();
+    field.send_keys("ftp://example.com/a/b\n").await.unwrap();
+    browser.until("location.pathname === '/lookup'").await;
+    browser.until("document.readyState === 'complete'").await;
+    assert!(
+        browser
+            .text_of("#lookup-error")
+            .await
+            .contains("only http, https, ssh and git addresses")
+    );
+    assert_eq!(
+        browser.attribute_of("#lookup", "value").await.as_deref(),
+        Some("ftp://example.com/a/b")
+    );
+    browser.client.close().await.unwrap();
+}
+
+/// What the builder's snippets must be for a badge URL and a page URL.
+fn expected_snippets(badge: &str, page: &str) -> [(&'static str, String); 4] {
+    [
+        (
+            "snippet-markdown",
+            format!("[![dependencies]({badge})]({page})"),
+        ),
+        (
+            "snippet-html",
+            format!(
+                "<a href=\"{page}\"><img src=\"{}\" alt=\"dependencies\"></a>",
+                badge.replace('&', "&amp;")
+            ),
+        ),
+        (
+            "snippet-rst",
+            format!(".. image:: {badge}\n   :target: {page}\n   :alt: dependencies"),
+        ),
+        (
+            "snippet-asciidoc",
+            format!("image:{badge}[dependencies,link=\"{page}\"]"),
+        ),
+    ]
+}
+
+#[sqlx::test]
+async fn the_builder_follows_every_option_as_you_type_and_agrees_with_the_server(pool: PgPool) {
+    let app = front_door_app(pool).await;
+    let browser = Browser::start(1280).await;
+    let base = format!("http://{}", app.address);
+    let path = "/projects/github.com/rust-lang/cargo";
+    browser.client.goto(&app.url(path)).await.unwrap();
+    browser.until("document.readyState === 'complete'").await;
+    // The script shows the copy buttons (hidden without it).
+    assert_eq!(browser.eval("return [...document.querySelectorAll('button[data-copy]')].filter(b => !b.hidden).length;").await, json!(4));
+    let heading_top =
+        "return document.getElementById('head-markdown').getBoundingClientRect().top;";
+    let top_before = browser.eval(heading_top).await;
+
+    let badge_path = "/badges/github.com/Rust-Lang/Cargo.svg";
+    let page_url = format!("{base}/projects/github.com/Rust-Lang/Cargo");
+    let check = |query: &'static str| {
+        let browser = &browser;
+        let page_url = page_url.clone();
+        let base = base.clone();
+        async move {
+            browser
+                .until(&format!(
+                    "document.getElementById('preview').getAttribute('src') === {}",
+                    json!(format!("{badge_path}{query}"))
+                ))
+                .await;
+            for (id, expected) in
+                expected_snippets(&format!("{base}{badge_path}{query}"), &page_url)
+            {
+                assert_eq!(
+                    browser.text_of(&format!("#{id}")).await,
+                    expected,
+                    "{id} for {query:?}"
+                );
+            }
+            // The address follows, so that a reload or a shared link keeps the options.
+            assert_eq!(browser.eval("return location.search;").await, json!(query));
+        }
+    };
+
+    // The style, chosen as a person does: with the select.
+    let style = browser.client.find(Locator::Css("#b-style")).await.unwrap();
+    style.select_by_value("for-the-badge").await.unwrap();
+    check("?style=for-the-badge").await;
+    browser.until("document.getElementById('preview').complete && document.getElementById('preview').naturalHeight === 28").await;
+    assert_eq!(
+        browser.eval(heading_top).await,
+        top_before,
+        "the taller preview moved nothing below it"
+    );
+
+    browser
+        .client
+        .find(Locator::Css("#b-scope"))
+        .await
+        .unwrap()
+        .select_by_value("dev")
+        .await
+        .unwrap();
+    check("?style=for-the-badge&scope=dev").await;
+    browser
+        .client
+        .find(Locator::Css("#b-label"))
+        .await
+        .unwrap()
+        .send_keys("deps & co")
+        .await
+        .unwrap();
+    check("?style=for-the-badge&scope=dev&label=deps+%26+co").await;
+    browser
+        .client
+        .find(Locator::Css("label[for=b-compact]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    check("?style=for-the-badge&scope=dev&label=deps+%26+co&compact=true").await;
+    browser
+        .client
+        .find(Locator::Css("#b-color"))
+        .await
+        .unwrap()
+        .send_keys("orange")
+        .await
+        .unwrap();
+    browser
+        .client
+        .find(Locator::Css("#b-label-color"))
+        .await
+        .unwrap()
+        .send_keys("#555")
+        .await
+        .unwrap();
+    let query = "?style=for-the-badge&scope=dev&label=deps+%26+co&compact=true&color=orange&labelColor=%23555";
+    check(query).await;
+
+    // The server, asked for the page with the same query (the form without script), writes the
+    // same snippets.
+    let served = app.get_text(&format!("{path}{query}")).await;
+    for (id, _) in expected_snippets("", "") {
+        assert_eq!(
+            element_text(&served, id),
+            browser.text_of(&format!("#{id}")).await,
+            "{id}"
+        );
+    }
+    // And the preview is the badge with those options.
+    let svg = app.get_text(&format!("{badge_path}{query}")).await;
+    assert!(svg.contains(">DEPS &amp; CO<"), "{svg}");
+
+    // A copy button answers (copied, or where the clipboard is refused, how to copy by hand).
+    browser
+        .client
+        .find(Locator::Css("button[data-copy=snippet-markdown]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    browser.until("document.querySelector('button[data-copy=snippet-markdown]').textContent !== 'Copy Markdown'").await;
+    browser.client.close().await.unwrap();
+}
+
+/// A private project's page keeps its key through the builder, in the browser too.
+#[sqlx::test]
+async fn a_private_projects_builder_keeps_the_key_in_every_snippet(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let created = app
+        .client
+        .put(app.url("/v1/projects/github.com/acme/secret?visibility=private"))
+        .bearer_auth(TOKEN)
+        .json(&spec_example())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let key: Value = app
+        .client
+        .post(app.url("/v1/projects/github.com/acme/secret/keys"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let key = key["key"].as_str().unwrap();
+    let browser = Browser::start(1280).await;
+    browser
+        .client
+        .goto(&app.url(&format!("/projects/github.com/acme/secret?key={key}")))
+        .await
+        .unwrap();
+    browser.until("document.readyState === 'complete'").await;
+    browser
+        .client
+        .find(Locator::Css("#b-style"))
+        .await
+        .unwrap()
+        .select_by_value("plastic")
+        .await
+        .unwrap();
+    let query = format!("?style=plastic&key={key}");
+    browser
+        .until(&format!("location.search === {}", json!(query)))
+        .await;
+    let base = format!("http://{}", app.address);
+    for (id, expected) in expected_snippets(
+        &format!("{base}/badges/github.com/acme/secret.svg{query}"),
+        &format!("{base}/projects/github.com/acme/secret?key={key}"),
+    ) {
+        assert_eq!(browser.text_of(&format!("#{id}")).await, expected, "{id}");
+    }
+    // The preview loads: the key reached the badge.
+    browser.until("document.getElementById('preview').complete && document.getElementById('preview').naturalWidth > 0").await;
+    assert!(browser.serious_violations().await.is_empty());
+    browser.client.close().await.unwrap();
 }
