@@ -348,7 +348,10 @@ async fn the_builder_form_without_script_gives_the_badge_and_snippets_of_its_opt
         page.contains("<option value=\"for-the-badge\" selected>for-the-badge</option>"),
         "{page}"
     );
-    assert!(page.contains("<option value=\"dev\" selected>dev</option>"), "{page}");
+    assert!(
+        page.contains("<option value=\"dev\" selected>dev</option>"),
+        "{page}"
+    );
     assert!(page.contains("value=\"deps &#38; co\""), "{page}");
     assert!(
         page.contains("id=\"b-compact\" name=\"compact\" type=\"checkbox\" value=\"true\" checked"),
