@@ -392,6 +392,28 @@ async fn typing_a_repository_address_into_the_home_page_form_opens_the_project_p
             "github.com/nobody/nothing",
         ),
     ];
+    // Keyboard focus is visible: the first Tab reaches the home link, then the lookup field,
+    // each drawn with an outline.
+    browser.client.goto(&app.url("/")).await.unwrap();
+    browser.until("document.readyState === 'complete'").await;
+    for expected in ["A", "INPUT"] {
+        browser
+            .client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(&fantoccini::key::Key::Tab.to_string())
+            .await
+            .unwrap();
+        assert_eq!(
+            browser.eval("return document.activeElement.tagName;").await,
+            json!(expected)
+        );
+        let outline = browser
+            .eval("const s = getComputedStyle(document.activeElement); return s.outlineStyle + ' ' + s.outlineWidth;")
+            .await;
+        assert_eq!(outline, json!("solid 3px"), "focus on {expected}");
+    }
     for (typed, path, heading) in cases {
         browser.client.goto(&app.url("/")).await.unwrap();
         let field = browser.client.find(Locator::Css("#lookup")).await.unwrap();

@@ -425,3 +425,54 @@ async fn the_builder_form_without_script_gives_the_badge_and_snippets_of_its_opt
         "{markdown}"
     );
 }
+
+/// The front door stays up when the database is not: the page answers (503) with its form, and
+/// the lookup, which needs no database, still opens a project's page.
+#[sqlx::test]
+async fn the_home_page_and_the_lookup_answer_while_the_database_is_down(pool: PgPool) {
+    let switch = crate::outage::DatabaseSwitch::start(&pool, true).await;
+    let app = spawn_app(switch.pool()).await;
+    assert_eq!(
+        app.put_report("github.com/up/before", &spec_example())
+            .await
+            .status(),
+        201
+    );
+    let (status, _, page) = get(&app, "/", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed(&page), ["github.com/up/before"]);
+
+    switch.cut();
+    let (status, content_type, page) = get(&app, "/", None).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (503, "text/html; charset=utf-8")
+    );
+    assert!(
+        page.contains("The list of projects cannot be read right now"),
+        "{page}"
+    );
+    assert!(page.contains("action=\"/lookup\""), "{page}");
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let response = client
+        .get(app.url("/lookup?q=github.com%2Fup%2Fbefore"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 303);
+
+    switch.restore();
+    let mut status = 0;
+    // The pool reconnects on its own; a bound on tries, not on time.
+    for _ in 0..200 {
+        status = get(&app, "/", None).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 200, "the list is back once the database is");
+}

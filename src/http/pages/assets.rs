@@ -89,22 +89,69 @@ static FAVICON: LazyLock<Vec<u8>> = LazyLock::new(|| {
 mod tests {
     use super::*;
 
+    fn u16_at(bytes: &[u8], at: usize) -> u16 {
+        u16::from_le_bytes([bytes[at], bytes[at + 1]])
+    }
+
+    fn u32_at(bytes: &[u8], at: usize) -> u32 {
+        u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
+    }
+
     #[test]
-    fn the_favicon_is_one_32_pixel_icon_whose_lengths_agree() {
+    fn the_favicon_is_one_32_pixel_icon_of_a_grey_and_green_badge() {
         let ico = FAVICON.as_slice();
-        assert_eq!(&ico[..6], &[0, 0, 1, 0, 1, 0], "ICONDIR");
-        assert_eq!(&ico[6..8], &[32, 32]);
-        let length = u32::from_le_bytes(ico[14..18].try_into().unwrap()) as usize;
-        let offset = u32::from_le_bytes(ico[18..22].try_into().unwrap()) as usize;
-        assert_eq!(offset + length, ico.len());
-        assert_eq!(u32::from_le_bytes(ico[22..26].try_into().unwrap()), 40);
-        // The middle row, left to right: grey, then green (BGRA).
-        let row = 40 + (SIDE - 1 - 16) * SIDE * 4;
-        let at = |x: usize| &ico[offset + row + x * 4..offset + row + x * 4 + 4];
-        assert_eq!(at(2), [0x55, 0x55, 0x55, 0xff]);
-        assert_eq!(at(20), [0x44, 0xcc, 0x11, 0xff]);
-        // The top row is transparent.
-        let top = 40 + (SIDE - 1) * SIDE * 4;
-        assert_eq!(&ico[offset + top..offset + top + 4], [0, 0, 0, 0]);
+        // Headers, 32 × 32 pixels of 4 bytes, and a mask of 32 rows of 4 bytes.
+        assert_eq!(ico.len(), 22 + 40 + 32 * 32 * 4 + 32 * 4);
+        assert_eq!(
+            &ico[..6],
+            &[0, 0, 1, 0, 1, 0],
+            "ICONDIR: an icon, one image"
+        );
+        assert_eq!(&ico[6..10], &[32, 32, 0, 0], "32 × 32, no palette");
+        assert_eq!(
+            (u16_at(ico, 10), u16_at(ico, 12)),
+            (1, 32),
+            "1 plane, 32 bits"
+        );
+        assert_eq!(
+            u32_at(ico, 14) as usize,
+            ico.len() - 22,
+            "the image's length"
+        );
+        assert_eq!(u32_at(ico, 18), 22, "where the image starts");
+        let bmp = &ico[22..];
+        assert_eq!(
+            (u32_at(bmp, 0), u32_at(bmp, 4), u32_at(bmp, 8)),
+            (40, 32, 64)
+        );
+        assert_eq!((u16_at(bmp, 12), u16_at(bmp, 14)), (1, 32));
+        assert_eq!(u32_at(bmp, 16), 0, "no compression");
+        assert_eq!(u32_at(bmp, 20) as usize, 32 * 32 * 4 + 32 * 4);
+        // The picture, top row first (the BMP stores it bottom-up, in BGRA): transparent, the
+        // label's grey, the message's green, with rounded corners.
+        let mut drawn = String::new();
+        for y in 0..SIDE {
+            for x in 0..SIDE {
+                let at = 40 + ((SIDE - 1 - y) * SIDE + x) * 4;
+                drawn.push(match &bmp[at..at + 4] {
+                    [0, 0, 0, 0] => '.',
+                    [0x55, 0x55, 0x55, 0xff] => 'L',
+                    [0x44, 0xcc, 0x11, 0xff] => 'M',
+                    other => panic!("pixel {x},{y}: {other:?}"),
+                });
+            }
+            drawn.push('\n');
+        }
+        let clear = ".".repeat(32);
+        let edge = format!(".{}{}.", "L".repeat(12), "M".repeat(18));
+        let body = format!("{}{}", "L".repeat(13), "M".repeat(19));
+        let mut expected = Vec::new();
+        expected.extend(std::iter::repeat_n(clear.as_str(), 7));
+        expected.push(&edge);
+        expected.extend(std::iter::repeat_n(body.as_str(), 16));
+        expected.push(&edge);
+        expected.extend(std::iter::repeat_n(clear.as_str(), 7));
+        assert_eq!(drawn, expected.join("\n") + "\n");
+        assert!(bmp[40 + 32 * 32 * 4..].iter().all(|b| *b == 0), "the mask");
     }
 }
