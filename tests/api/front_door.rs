@@ -127,6 +127,13 @@ async fn the_home_page_lists_public_projects_by_status_a_page_at_a_time_and_neve
         "the version"
     );
     assert!(first.contains("<img src=\"/badges/github.com/listed/p00.svg\" alt=\"dependencies: 2 of 2 outdated\" height=\"20\">"), "{first}");
+    // When each was analyzed, to the minute, in UTC.
+    let shown = chrono::DateTime::parse_from_rfc3339(&analyzed)
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+        .format("<td>%Y-%m-%d %H:%M UTC</td>")
+        .to_string();
+    assert_eq!(first.matches(&shown).count(), 25, "{first}");
     let page_one = listed(&first);
     assert_eq!(page_one.len(), 25, "{first}");
     assert!(
