@@ -91,15 +91,15 @@ async fn the_home_page_lists_public_projects_by_status_a_page_at_a_time_and_neve
     let mut outdated = Vec::new();
     for i in 0..30 {
         let slug = format!("github.com/listed/p{i:02}");
-        // Every third project is behind; the rest are up to date.
-        let version = if i % 3 == 0 { "1.0.0" } else { "5.0.0" };
+        // Every sixth project is behind; the other 25 are up to date.
+        let version = if i % 6 == 0 { "1.0.0" } else { "5.0.0" };
         assert!(
             app.put_report(&slug, &report_at(&analyzed, version, 2))
                 .await
                 .status()
                 .is_success()
         );
-        if i % 3 == 0 {
+        if i % 6 == 0 {
             outdated.push(slug);
         }
     }
@@ -161,6 +161,10 @@ async fn the_home_page_lists_public_projects_by_status_a_page_at_a_time_and_neve
         filtered.contains("<a href=\"/?status=out-of-date\" aria-current=\"page\">outdated</a>"),
         "{filtered}"
     );
+    // Exactly a page: no link to a next one.
+    let (_, _, up_to_date) = get(&app, "/?status=up-to-date", None).await;
+    assert_eq!(listed(&up_to_date).len(), 25);
+    assert!(link(&up_to_date, "Next page").is_none(), "{up_to_date}");
     let (_, _, none) = get(&app, "/?status=vulnerable", None).await;
     assert!(
         listed(&none).is_empty() && none.contains("No public project with this status yet"),
@@ -482,4 +486,26 @@ async fn the_home_page_and_the_lookup_answer_while_the_database_is_down(pool: Pg
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(status, 200, "the list is back once the database is");
+}
+
+/// A database that answers with an error (not one that is away) gives a 500 page, still with
+/// the lookup form.
+#[sqlx::test]
+async fn a_broken_database_gives_the_home_page_a_500_with_the_form(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    sqlx::query("ALTER TABLE project_statuses RENAME TO project_statuses_gone")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let (status, content_type, page) = get(&app, "/", None).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (500, "text/html; charset=utf-8")
+    );
+    assert!(page.contains("The list of projects failed"), "{page}");
+    assert!(
+        !page.contains("project_statuses"),
+        "no internal detail: {page}"
+    );
+    assert!(page.contains("action=\"/lookup\""), "{page}");
 }
