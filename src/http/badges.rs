@@ -49,11 +49,7 @@ impl Options {
         let style = query
             .get("style")
             .map_or(Ok(Style::default()), |s| Style::parse(s).ok_or(()))?;
-        let compact = match query.get("compact") {
-            None | Some("false" | "0") => false,
-            Some("true" | "1" | "") => true,
-            Some(_) => return Err(()),
-        };
+        let compact = compact_flag(query.get("compact")).ok_or(())?;
         let scope = query
             .get("scope")
             .map_or(Ok(ScopeSelection::default()), |s| {
@@ -96,6 +92,16 @@ impl Options {
             label_color: self.label_color.clone(),
             style: self.style,
         }
+    }
+}
+
+/// `?compact=`: absent, `false` or `0` is off; `true`, `1` or empty is on; anything else is
+/// not a flag (the badge is `invalid`, the builder shows it off).
+pub(super) fn compact_flag(value: Option<&str>) -> Option<bool> {
+    match value {
+        None | Some("false" | "0") => Some(false),
+        Some("true" | "1" | "") => Some(true),
+        Some(_) => None,
     }
 }
 

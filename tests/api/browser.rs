@@ -12,6 +12,7 @@ use sqlx::PgPool;
 
 use crate::front_door::element_text;
 use crate::helpers::{TOKEN, TestApp, minutes_ago, report_at, spawn_app, spec_example};
+use crate::private::create_key;
 
 fn chromium() -> PathBuf {
     let candidates = [
@@ -278,24 +279,34 @@ impl Browser {
             .collect()
     }
 
+    async fn element(&self, css: &str) -> fantoccini::elements::Element {
+        self.client.find(Locator::Css(css)).await.unwrap()
+    }
+
+    /// Chooses `value` in the select `css`, as a person does with the list.
+    async fn select(&self, css: &str, value: &str) {
+        self.element(css)
+            .await
+            .select_by_value(value)
+            .await
+            .unwrap();
+    }
+
+    /// Types `text` into the field `css`, key by key.
+    async fn type_into(&self, css: &str, text: &str) {
+        self.element(css).await.send_keys(text).await.unwrap();
+    }
+
+    async fn click(&self, css: &str) {
+        self.element(css).await.click().await.unwrap();
+    }
+
     async fn text_of(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
+        self.element(css).await.text().await.unwrap()
     }
 
     async fn attribute_of(&self, css: &str, name: &str) -> Option<String> {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap()
-            .attr(name)
-            .await
-            .unwrap()
+        self.element(css).await.attr(name).await.unwrap()
     }
 }
 
@@ -355,10 +366,8 @@ async fn every_front_door_page_passes_axe_at_1280_and_360_pixels_and_is_photogra
             }
             let png = if name == "builder" {
                 let builder = browser
-                    .client
-                    .find(Locator::Css("section[aria-labelledby=builder-heading]"))
-                    .await
-                    .unwrap();
+                    .element("section[aria-labelledby=builder-heading]")
+                    .await;
                 builder.screenshot().await.unwrap()
             } else {
                 browser.client.screenshot().await.unwrap()
@@ -416,13 +425,12 @@ async fn typing_a_repository_address_into_the_home_page_form_opens_the_project_p
     }
     for (typed, path, heading) in cases {
         browser.client.goto(&app.url("/")).await.unwrap();
-        let field = browser.client.find(Locator::Css("#lookup")).await.unwrap();
         // Reached from its label, as a screen reader or a click on the label would.
         assert_eq!(
             browser.text_of("label[for=lookup]").await,
             "Repository address or project slug"
         );
-        field.send_keys(typed).await.unwrap();
+        browser.type_into("#lookup", typed).await;
         browser
             .until(&format!("location.pathname === {}", json!(path)))
             .await;
@@ -442,8 +450,9 @@ async fn typing_a_repository_address_into_the_home_page_form_opens_the_project_p
 
     // What names no repository: the form again, saying why, with what was typed.
     browser.client.goto(&app.url("/")).await.unwrap();
-    let field = browser.client.find(Locator::Css("#lookup")).await.unwrap();
-    field.send_keys("ftp://example.com/a/b\n").await.unwrap();
+    browser
+        .type_into("#lookup", "ftp://example.com/a/b\n")
+        .await;
     browser.until("location.pathname === '/lookup'").await;
     browser.until("document.readyState === 'complete'").await;
     assert!(
@@ -526,8 +535,7 @@ async fn the_builder_follows_every_option_as_you_type_and_agrees_with_the_server
     };
 
     // The style, chosen as a person does: with the select.
-    let style = browser.client.find(Locator::Css("#b-style")).await.unwrap();
-    style.select_by_value("for-the-badge").await.unwrap();
+    browser.select("#b-style", "for-the-badge").await;
     check("?style=for-the-badge").await;
     browser.until("document.getElementById('preview').complete && document.getElementById('preview').naturalHeight === 28").await;
     assert_eq!(
@@ -536,49 +544,14 @@ async fn the_builder_follows_every_option_as_you_type_and_agrees_with_the_server
         "the taller preview moved nothing below it"
     );
 
-    browser
-        .client
-        .find(Locator::Css("#b-scope"))
-        .await
-        .unwrap()
-        .select_by_value("dev")
-        .await
-        .unwrap();
+    browser.select("#b-scope", "dev").await;
     check("?style=for-the-badge&scope=dev").await;
-    browser
-        .client
-        .find(Locator::Css("#b-label"))
-        .await
-        .unwrap()
-        .send_keys("deps & co")
-        .await
-        .unwrap();
+    browser.type_into("#b-label", "deps & co").await;
     check("?style=for-the-badge&scope=dev&label=deps+%26+co").await;
-    browser
-        .client
-        .find(Locator::Css("label[for=b-compact]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click("label[for=b-compact]").await;
     check("?style=for-the-badge&scope=dev&label=deps+%26+co&compact=true").await;
-    browser
-        .client
-        .find(Locator::Css("#b-color"))
-        .await
-        .unwrap()
-        .send_keys("orange")
-        .await
-        .unwrap();
-    browser
-        .client
-        .find(Locator::Css("#b-label-color"))
-        .await
-        .unwrap()
-        .send_keys("#555")
-        .await
-        .unwrap();
+    browser.type_into("#b-color", "orange").await;
+    browser.type_into("#b-label-color", "#555").await;
     let query = "?style=for-the-badge&scope=dev&label=deps+%26+co&compact=true&color=orange&labelColor=%23555";
     check(query).await;
 
@@ -597,14 +570,7 @@ async fn the_builder_follows_every_option_as_you_type_and_agrees_with_the_server
     assert!(svg.contains(">DEPS &amp; CO<"), "{svg}");
 
     // A copy button answers (copied, or where the clipboard is refused, how to copy by hand).
-    browser
-        .client
-        .find(Locator::Css("button[data-copy=snippet-markdown]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    browser.click("button[data-copy=snippet-markdown]").await;
     browser.until("document.querySelector('button[data-copy=snippet-markdown]').textContent !== 'Copy Markdown'").await;
     browser.client.close().await.unwrap();
 }
@@ -614,25 +580,10 @@ async fn the_builder_follows_every_option_as_you_type_and_agrees_with_the_server
 async fn a_private_projects_builder_keeps_the_key_in_every_snippet(pool: PgPool) {
     let app = spawn_app(pool).await;
     let created = app
-        .client
-        .put(app.url("/v1/projects/github.com/acme/secret?visibility=private"))
-        .bearer_auth(TOKEN)
-        .json(&spec_example())
-        .send()
-        .await
-        .unwrap();
+        .put_private_report("github.com/acme/secret", &spec_example())
+        .await;
     assert_eq!(created.status().as_u16(), 201);
-    let key: Value = app
-        .client
-        .post(app.url("/v1/projects/github.com/acme/secret/keys"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let key = key["key"].as_str().unwrap();
+    let (_, key) = create_key(&app, "github.com/acme/secret", TOKEN).await;
     let browser = Browser::start(1280).await;
     browser
         .client
@@ -640,14 +591,7 @@ async fn a_private_projects_builder_keeps_the_key_in_every_snippet(pool: PgPool)
         .await
         .unwrap();
     browser.until("document.readyState === 'complete'").await;
-    browser
-        .client
-        .find(Locator::Css("#b-style"))
-        .await
-        .unwrap()
-        .select_by_value("plastic")
-        .await
-        .unwrap();
+    browser.select("#b-style", "plastic").await;
     let query = format!("?style=plastic&key={key}");
     browser
         .until(&format!("location.search === {}", json!(query)))

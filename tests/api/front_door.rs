@@ -6,6 +6,7 @@ use serde_json::json;
 use sqlx::PgPool;
 
 use crate::helpers::{TOKEN, TestApp, minutes_ago, report_at, spawn_app, spec_example};
+use crate::private::create_key;
 
 const BROWSER_ACCEPT: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
 
@@ -104,13 +105,8 @@ async fn the_home_page_lists_public_projects_by_status_a_page_at_a_time_and_neve
         }
     }
     let private = app
-        .client
-        .put(app.url("/v1/projects/github.com/listed/secret?visibility=private"))
-        .bearer_auth(TOKEN)
-        .json(&spec_example())
-        .send()
-        .await
-        .unwrap();
+        .put_private_report("github.com/listed/secret", &spec_example())
+        .await;
     assert_eq!(private.status().as_u16(), 201);
 
     let (status, content_type, first) = get(&app, "/", None).await;
@@ -184,10 +180,7 @@ async fn the_home_page_lists_public_projects_by_status_a_page_at_a_time_and_neve
 #[sqlx::test]
 async fn the_lookup_form_opens_the_project_page_from_a_pasted_address(pool: PgPool) {
     let app = spawn_app(pool).await;
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = TestApp::no_redirects();
     let cases = [
         ("github.com/owner/repo", "/projects/github.com/owner/repo"),
         (
@@ -398,27 +391,10 @@ async fn the_builder_form_without_script_gives_the_badge_and_snippets_of_its_opt
 
     // A private project's builder keeps its key: in the form, the preview and every snippet.
     let created = app
-        .client
-        .put(app.url("/v1/projects/github.com/build/private?visibility=private"))
-        .bearer_auth(TOKEN)
-        .json(&json!({ "dependencies": [] }))
-        .send()
-        .await
-        .unwrap();
+        .put_private_report("github.com/build/private", &json!({ "dependencies": [] }))
+        .await;
     assert_eq!(created.status().as_u16(), 201);
-    let key = app
-        .client
-        .post(app.url("/v1/projects/github.com/build/private/keys"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (_, key) = create_key(&app, "github.com/build/private", TOKEN).await;
     let page = app
         .get_text(&format!(
             "/projects/github.com/build/private?key={key}&style=flat-square"
@@ -464,10 +440,7 @@ async fn the_home_page_and_the_lookup_answer_while_the_database_is_down(pool: Pg
         "{page}"
     );
     assert!(page.contains("action=\"/lookup\""), "{page}");
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = TestApp::no_redirects();
     let response = client
         .get(app.url("/lookup?q=github.com%2Fup%2Fbefore"))
         .send()

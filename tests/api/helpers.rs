@@ -97,6 +97,25 @@ impl TestApp {
             .unwrap()
     }
 
+    /// `PUT /v1/projects/{slug}?visibility=private` with the test token: a private project.
+    pub async fn put_private_report(&self, slug: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .put(self.url(&format!("/v1/projects/{slug}?visibility=private")))
+            .bearer_auth(TOKEN)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A client that shows redirects instead of following them.
+    pub fn no_redirects() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
     /// `DELETE /v1/projects/{slug}` with the test token.
     pub async fn delete_project(&self, slug: &str) -> reqwest::Response {
         self.client

@@ -6,6 +6,7 @@
 use crate::badge::Style;
 use crate::domain::ScopeSelection;
 
+use super::super::badges::compact_flag;
 use super::super::extract::QueryParams;
 
 /// The badge's alternative text in every snippet.
@@ -33,7 +34,7 @@ impl BuilderOptions {
                 .unwrap_or_default(),
             scope,
             label: text("label"),
-            compact: matches!(query.get("compact"), Some("true" | "1" | "")),
+            compact: compact_flag(query.get("compact")).unwrap_or_default(),
             color: text("color"),
             label_color: text("labelColor"),
         }

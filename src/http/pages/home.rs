@@ -73,20 +73,11 @@ pub async fn home(State(state): State<AppState>, query: QueryParams) -> Response
             }
         },
     };
-    let status_pair = status.map(|s| ("status", s.as_str()));
     let filters = FILTERS
         .iter()
         .map(|(name, filter)| Filter {
             name,
-            href: format!(
-                "/{}",
-                query_string(
-                    &filter
-                        .map(|s| ("status", s.as_str()))
-                        .into_iter()
-                        .collect::<Vec<_>>()
-                )
-            ),
+            href: home_href(*filter, None),
             current: *filter == status,
         })
         .collect();
@@ -126,13 +117,7 @@ pub async fn home(State(state): State<AppState>, query: QueryParams) -> Response
     let next_page = more
         .then(|| rows.get(PAGE_SIZE as usize - 1))
         .flatten()
-        .map(|last| {
-            let pairs: Vec<_> = status_pair
-                .into_iter()
-                .chain([("cursor", last.slug.key())])
-                .collect();
-            format!("/{}", query_string(&pairs))
-        });
+        .map(|last| home_href(status, Some(last.slug.key())));
     let projects = rows
         .into_iter()
         .take(PAGE_SIZE as usize)
@@ -152,12 +137,7 @@ pub async fn home(State(state): State<AppState>, query: QueryParams) -> Response
         filters,
         projects,
         notice,
-        first_page: cursor.map(|_| {
-            format!(
-                "/{}",
-                query_string(&status_pair.into_iter().collect::<Vec<_>>())
-            )
-        }),
+        first_page: cursor.map(|_| home_href(status, None)),
         next_page,
     };
     match page.render() {
@@ -167,6 +147,16 @@ pub async fn home(State(state): State<AppState>, query: QueryParams) -> Response
             message_page(StatusCode::INTERNAL_SERVER_ERROR, "Internal error.")
         }
     }
+}
+
+/// A page of the home page's list: `/`, filtered by `status`, from after `cursor`.
+fn home_href(status: Option<Status>, cursor: Option<&str>) -> String {
+    let pairs: Vec<_> = status
+        .map(|s| ("status", s.as_str()))
+        .into_iter()
+        .chain(cursor.map(|c| ("cursor", c)))
+        .collect();
+    format!("/{}", query_string(&pairs))
 }
 
 /// The lookup form's answer: a 303 to the project's page, which says when nothing is reported
