@@ -76,10 +76,18 @@ async fn answers_resting_on_the_filter_alone_are_not_cacheable(pool: PgPool) {
     // Deleted: the filter still says "maybe" (until its next rebuild), so the database is read,
     // and its "no report" is cacheable as before (the badge 60 s; the JSON API's 404 carries no
     // Cache-Control). The same answer kept from that read is as old as the read: not cacheable.
+    let heard = crate::metrics::sample(
+        &crate::metrics::scrape(&app).await,
+        crate::invalidation::NOTIFICATIONS,
+    )
+    .unwrap_or_default();
     app.put_report("github.com/gone/project", &spec_example())
         .await;
     let deleted = app.delete_project("github.com/gone/project").await;
     assert_eq!(deleted.status().as_u16(), 204);
+    // Both writes' notifications heard before the reads: arriving between them, the delete's
+    // would invalidate the answer kept by the first read (a clean-clone run saw it once).
+    crate::metrics::wait_for_at_least(&app, crate::invalidation::NOTIFICATIONS, heard + 2.0).await;
     let [svg, json, api, page] = routes("github.com/gone/project");
     for (path, expected) in [
         (&svg, "max-age=60, s-maxage=60"),
